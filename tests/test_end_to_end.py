@@ -36,7 +36,9 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     assert summary["ingest"]["added"] == len(truth) == n_ads == n_fields == n_split
     assert summary["ingest"]["rejected"] == 0
     assert leaks == 0 and unmasked == 0
-    assert hashed == distinct_images > 0
+    with ws.connect(read_only=True) as con:
+        errors = con.execute("SELECT error FROM image_fields WHERE error IS NOT NULL").fetchall()
+    assert hashed == distinct_images > 0, errors[:3]
     assert summary["communities"]["n_communities"] > 0
     assert summary["label_noise"]["n_ads_compared"] > 0
     assert set(summary["split"]["counts"]) == {"in", "out"}

