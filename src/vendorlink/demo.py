@@ -21,6 +21,7 @@ from vendorlink.data.workspace import MARKER, Workspace
 from vendorlink.errors import WorkspaceError
 from vendorlink.extract.stage import run_extract
 from vendorlink.labels.stage import compare_label_sources, label_by_identifiers, label_from_file
+from vendorlink.resolve.stage import run_resolve
 
 DEMO_MARKER = ".vendorlink-demo"
 
@@ -33,7 +34,7 @@ def run_demo(
     progress: bool = True,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Generate, ingest, extract, label and split; print and return a summary."""
+    """Generate, ingest, extract, label, split and resolve; print and return a summary."""
     from vendorlink.data.synthetic import GeneratorConfig, generate
 
     console = console or Console()
@@ -63,6 +64,8 @@ def run_demo(
         noise = compare_label_sources(ws, "identifiers", "truth")
     with step("split"):
         split = make_split(ws, SplitOptions(in_domain="region=South"))
+    with step("resolve"):
+        resolved = run_resolve(ws, progress=progress)
 
     summary = {
         "workspace": str(ws_dir),
@@ -71,6 +74,7 @@ def run_demo(
         "communities": communities,
         "label_noise": noise,
         "split": split.as_dict(),
+        "resolve": resolved,
         "info": workspace_info(ws),
         "seconds": {k: round(v, 2) for k, v in timings.items()},
     }
@@ -135,9 +139,23 @@ def _print_summary(console: Console, s: dict[str, Any]) -> None:
     for domain, parts in s["split"]["counts"].items():
         table.add_row(f"split ({domain}-domain)", ", ".join(f"{p} {k:,}" for p, k in parts.items()))
     table.add_row("vendors", ", ".join(f"{k} {v:,}" for k, v in s["split"]["vendors"].items()))
+    table.add_row("vendor clusters", _resolve_line(s["resolve"]))
     table.add_row("time (s)", ", ".join(f"{k} {v}" for k, v in s["seconds"].items()))
     console.print(table)
     console.print(
         f"Next: [bold]vendorlink info -w {s['workspace']}[/bold] · "
         f"open {s['workspace']}/vendorlink.duckdb with DuckDB to browse the tables."
     )
+
+
+def _resolve_line(r: dict[str, Any]) -> str:
+    line = (
+        f"{r['n_clusters']:,} clusters (largest {r['largest_cluster']}) from "
+        f"{r['n_pairs']:,} scored pairs at threshold {r['threshold']:g}"
+    )
+    metrics = r.get("metrics")
+    if metrics:
+        ours = metrics["resolve"]["bcubed_f1"]
+        base = metrics[f"{r['label_source']}_baseline"]["bcubed_f1"]
+        line += f"; B-cubed F1 vs true vendors {ours:.3f} (identifier communities {base:.3f})"
+    return line

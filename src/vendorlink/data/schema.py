@@ -16,6 +16,8 @@ workspace is readable in one place. Key names and meanings:
 - ``labels``: vendor labels per ad and label source (``given``, ``identifiers``, ``truth``).
 - ``label_communities``: per label source, each community's size and identifiers.
 - ``splits``: per split name, each ad's part (train / val / test), domain and vendor scope.
+- ``resolve_pairs``: the scored candidate pairs of the latest resolve run.
+- ``resolve_clusters``: the vendor cluster of each ad from the latest resolve run.
 """
 
 from __future__ import annotations
@@ -162,5 +164,16 @@ DDL: tuple[str, ...] = (
         vendor_scope VARCHAR,
         run_id VARCHAR,
         PRIMARY KEY (split_name, ad_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS resolve_pairs (
+        run_id VARCHAR NOT NULL,
+        left_ad VARCHAR NOT NULL,
+        right_ad VARCHAR NOT NULL,
+        score REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS resolve_clusters (
+        run_id VARCHAR NOT NULL,
+        ad_id VARCHAR PRIMARY KEY,
+        cluster INTEGER NOT NULL
     )""",
 )

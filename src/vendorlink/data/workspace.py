@@ -14,7 +14,6 @@ row in ``runs``; an interrupted stage leaves the tables as they were.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,19 +25,12 @@ from typing import Any
 import duckdb
 
 from vendorlink import __version__
+from vendorlink.atomic import atomic_write_text
 from vendorlink.data.schema import DDL, SCHEMA_VERSION
 from vendorlink.errors import WorkspaceError
 
 MARKER = "workspace.json"
 DB_NAME = "vendorlink.duckdb"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -127,8 +119,9 @@ class Workspace:
         """Record a run of ``command``; yields a :class:`RunContext` with an open connection.
 
         The body's writes happen inside one transaction, committed only if the body
-        returns. On any exception (including Ctrl-C) the transaction is rolled back,
-        the run is recorded as failed or interrupted, and the exception propagates.
+        returns (or at each :meth:`RunContext.checkpoint` the body calls). On any
+        exception (including Ctrl-C) the transaction is rolled back, the run is recorded
+        as failed or interrupted, and the exception propagates.
         """
         run_id = f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         with self.connect() as con:
@@ -169,6 +162,16 @@ class RunContext:
     con: duckdb.DuckDBPyConnection
     workspace: Workspace
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def checkpoint(self) -> None:
+        """Commit the work so far and open a new transaction.
+
+        For stages whose partial output is valid on its own (e.g. fields of the ads done
+        so far): an interrupted run then keeps its committed batches, and the next run
+        resumes after them. Stages that must be all-or-nothing (ingest) never call it.
+        """
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN TRANSACTION")
 
 
 def _now() -> datetime:

@@ -40,7 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vendorlink.data.workspace import Workspace, atomic_write_text
+from vendorlink.atomic import atomic_write_text
+from vendorlink.data.workspace import Workspace
 from vendorlink.encoders.base import Encoder, EncoderError
 from vendorlink.encoders.onnx_export import name_slug
 from vendorlink.errors import InputError, StageOrderError

@@ -116,7 +116,7 @@ def _cv2() -> Any:
     """The OpenCV module, imported under a lock (see ``_import_lock``)."""
     with _import_lock:
         import cv2
-        import cv2.data  # noqa: F401
+        import cv2.data
 
     return cv2
 

@@ -1,11 +1,11 @@
 """The ``extract`` stage: fields and masked text for each ad, hashes and face flags per image.
 
 Reads ``ads`` and ``images``; writes ``fields`` (one row per ad) and ``image_fields`` (one
-row per distinct image). Work already done is skipped unless ``force`` is given, so an
-interrupted extraction resumes where the last committed run stopped. The per-batch
-functions (:func:`vendorlink.extract.fields.extract_batch`,
-:func:`vendorlink.extract.image_fields.image_fields_batch`) are pure, so the same code
-runs under a distributed engine's ``map_batches`` for collections too big for one machine.
+row per distinct image). Each batch is committed when done and work already done is skipped
+unless ``force`` is given, so an interrupted extraction resumes where it stopped. The
+per-batch functions (:func:`vendorlink.extract.fields.extract_batch`,
+:func:`vendorlink.extract.image_fields.image_fields_batch`) are pure, so the same code runs
+under a distributed engine's ``map_batches`` for collections too big for one machine.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def _extract_texts(run: RunContext, progress: bool) -> int:
                     frame[["ad_id", *FIELD_COLUMNS, "run_id"]], preserve_index=False
                 ),
             )
+            run.checkpoint()  # an interrupted extraction resumes after this batch
             advance(len(ad_ids))
     return total
 
@@ -98,6 +99,7 @@ def _extract_images(run: RunContext, workers: int, progress: bool) -> int:
                 for (image_id, _), r in zip(chunk, results, strict=True)
             ]
             insert_arrow(run.con, "image_fields", rows)
+            run.checkpoint()
             advance(len(chunk))
     return len(todo)
 

@@ -19,12 +19,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
-import shutil
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from vendorlink import __version__
-from vendorlink.errors import InputError
+from vendorlink.atomic import check_target, staging_dir  # noqa: F401  (re-exported)
 
 SEP = " [SEP] "
 IMAGE_SEPARATOR = "|"
@@ -120,45 +116,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def check_target(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a non-empty folder (or any file) unless ``overwrite``."""
-    if out_dir.is_file() or out_dir.is_symlink():
-        raise InputError(f"{out_dir} exists and is not a folder; choose another output path")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise InputError(
-            f"{out_dir} exists and is not empty; pass overwrite=True to replace it "
-            "or choose a new folder"
-        )
-
-
-@contextmanager
-def staging_dir(out_dir: Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success rename it to ``out_dir`` atomically.
-
-    On any exception the temporary folder is removed and ``out_dir`` is left as it was.
-    With ``overwrite`` an existing ``out_dir`` is moved aside first and deleted only after
-    the new folder is in place.
-    """
-    out_dir = Path(out_dir)
-    check_target(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        check_target(out_dir, overwrite)  # someone may have written there meanwhile
-        old: Path | None = None
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_ads_csv(ads: pd.DataFrame, path: Path) -> None:

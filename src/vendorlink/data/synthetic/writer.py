@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vendorlink import lexicon
+from vendorlink.atomic import check_target, new_staging_folder, publish_folder
 
 ADS_COLUMNS: tuple[str, ...] = ("ID", "TEXT", "IMAGES", "REGION", "CITY", "POSTED_AT")
 IMAGE_SEPARATOR = "|"
@@ -76,17 +75,8 @@ class OutputFolder:
     def __init__(self, out_dir: str | Path, overwrite: bool = False) -> None:
         self.out_dir = Path(out_dir)
         self.overwrite = overwrite
-        if self.out_dir.exists():
-            if not self.out_dir.is_dir():
-                raise FileExistsError(f"{self.out_dir} exists and is not a folder")
-            if any(self.out_dir.iterdir()) and not overwrite:
-                raise FileExistsError(
-                    f"{self.out_dir} is not empty; choose another folder or pass overwrite=True "
-                    "(--overwrite) to replace it"
-                )
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.out_dir.parent / f".{self.out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
-        self.tmp.mkdir()
+        check_target(self.out_dir, overwrite)
+        self.tmp = new_staging_folder(self.out_dir)
         self._done = False
 
     def path(self, name: str) -> Path:
@@ -94,18 +84,7 @@ class OutputFolder:
 
     def commit(self) -> Path:
         """Move the finished folder into place (replacing an old one when allowed)."""
-        old: Path | None = None
-        if self.out_dir.exists():
-            old = self.out_dir.parent / f".{self.out_dir.name}.old-{uuid.uuid4().hex[:12]}"
-            os.replace(self.out_dir, old)
-        try:
-            os.replace(self.tmp, self.out_dir)
-        except BaseException:
-            if old is not None:
-                os.replace(old, self.out_dir)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        publish_folder(self.tmp, self.out_dir)
         self._done = True
         return self.out_dir
 

@@ -1,0 +1,422 @@
+"""The resolve stage on a workspace: ads -> scored pairs -> vendor clusters, with a report.
+
+:func:`run_resolve` reads the ads of a workspace (:func:`~vendorlink.resolve.records.ads_frame`:
+masked text, extracted fields, image hashes), runs a :class:`~vendorlink.resolve.pipeline.
+Resolver` (blocking, match function trained from phone-community proxy labels, scoring,
+threshold, clustering) and writes, in one workspace run:
+
+- ``resolve_pairs(run_id, left_ad, right_ad, score)``: every scored pair;
+- ``resolve_clusters(run_id, ad_id, cluster)``: the cluster of every ad;
+- ``artefacts/resolve/``: ``summary.json``, ``report.md``, ``report.html``, the charts
+  and the threshold curve.
+
+Both tables hold the latest run only. When a truth label source exists (``truth`` on
+generated data), the summary scores the clusters against it and, as the baseline, the
+identifier communities (label source ``identifiers``; ads without one are singletons).
+:func:`recluster` re-clusters the stored pairs at another threshold or method without
+re-scoring.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from vendorlink.data.store import insert_arrow, scalar
+from vendorlink.data.workspace import Workspace, atomic_write_text
+from vendorlink.errors import InputError, StageOrderError
+from vendorlink.resolve.blocking import blocking_report
+from vendorlink.resolve.clustering import Clusters, ScoredPairs
+from vendorlink.resolve.metrics import cluster_metrics
+from vendorlink.resolve.pipeline import Resolver, ResolveResult, _json_default
+from vendorlink.resolve.records import RecordTable, ads_frame
+from vendorlink.resolve.settings import CLUSTERING_METHODS, ResolveSettings, ads_settings
+
+REPORT_DIR = "resolve"
+METRIC_KEYS = (
+    "bcubed_precision", "bcubed_recall", "bcubed_f1",
+    "pairwise_precision", "pairwise_recall", "pairwise_f1", "ari", "nmi",
+)  # fmt: skip
+
+
+def _labels_by_ad(con: Any, label_source: str | None) -> dict[str, str]:
+    if not label_source:
+        return {}
+    rows = con.execute(
+        "SELECT ad_id, vendor FROM labels WHERE label_source = ?", [label_source]
+    ).fetchall()
+    return dict(rows)
+
+
+def baseline_labels(ids: np.ndarray, labels: dict[str, str]) -> np.ndarray:
+    """Cluster labels from a label source; ads without a label are singletons."""
+    return np.array(
+        [f"c:{labels[a]}" if a in labels else f"s:{a}" for a in ids.tolist()], dtype=object
+    )
+
+
+def _truth_array(ids: np.ndarray, truth: dict[str, str]) -> np.ndarray:
+    return np.array([truth.get(a) for a in ids.tolist()], dtype=object)
+
+
+def _round(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(metrics[k]), 4) for k in METRIC_KEYS if k in metrics}
+
+
+def _evaluate(
+    ids: np.ndarray,
+    clusters: Clusters,
+    truth: dict[str, str],
+    baseline: dict[str, str],
+    baseline_name: str,
+) -> dict[str, dict[str, float]] | None:
+    """Metrics of the clusters and of the baseline communities against the true vendors."""
+    if not truth:
+        return None
+    true = _truth_array(ids, truth)
+    out = {"resolve": _round(cluster_metrics(true, clusters.labels))}
+    out[f"{baseline_name}_baseline"] = _round(cluster_metrics(true, baseline_labels(ids, baseline)))
+    return out
+
+
+def _effective_settings(
+    settings: ResolveSettings | None, threshold: float | None, method: str | None
+) -> ResolveSettings:
+    settings = copy.deepcopy(settings) if settings is not None else ads_settings()
+    if threshold is not None:
+        if not 0.0 <= threshold <= 1.0:
+            raise InputError(f"threshold must be between 0 and 1, got {threshold}")
+        settings.threshold.method = "fixed"
+        settings.threshold.value = float(threshold)
+    if method is not None:
+        if method not in CLUSTERING_METHODS:
+            raise InputError(f"clustering method {method!r} is not one of {CLUSTERING_METHODS}")
+        settings.clustering.method = method
+    return settings.validate()
+
+
+def run_resolve(
+    workspace: Workspace,
+    settings: ResolveSettings | None = None,
+    *,
+    label_source: str = "identifiers",
+    truth_source: str | None = "truth",
+    threshold: float | None = None,
+    method: str | None = None,
+    charts: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Resolve the ads of ``workspace`` into vendor clusters; returns the run summary.
+
+    ``settings`` defaults to :func:`~vendorlink.resolve.settings.ads_settings`; a given
+    ``threshold`` fixes the match threshold and ``method`` the clustering method.
+    ``label_source`` is the baseline compared against (identifier communities) and
+    ``truth_source`` the true vendors for metrics (skipped when that source is empty).
+    The match function never sees either: it is trained from shared phones, which are
+    not one of its features.
+    """
+    settings = _effective_settings(settings, threshold, method)
+    say = (lambda m: print(f"resolve: {m}", flush=True)) if progress else None
+    params = {
+        "label_source": label_source,
+        "truth_source": truth_source,
+        "threshold": threshold,
+        "method": settings.clustering.method,
+        "settings": settings.to_dict(),
+    }
+    report_dir = workspace.artefacts / REPORT_DIR
+    staging = workspace.artefacts / f".{REPORT_DIR}.tmp"
+    t_start = time.perf_counter()
+    with workspace.run("resolve", params) as run:
+        n_ads = int(scalar(run.con, "SELECT count(*) FROM ads"))
+        n_fields = int(scalar(run.con, "SELECT count(*) FROM fields"))
+        if n_ads == 0:
+            raise StageOrderError("the workspace has no ads; run `vendorlink ingest` first")
+        if n_fields < n_ads:
+            raise StageOrderError(
+                f"{n_ads - n_fields} ads have no extracted fields; run `vendorlink extract` first"
+            )
+        frame = ads_frame(run.con)
+        truth = _labels_by_ad(run.con, truth_source)
+        baseline = _labels_by_ad(run.con, label_source)
+        if not baseline and label_source:
+            raise StageOrderError(
+                f"no labels from source {label_source!r}; run `vendorlink label` first"
+            )
+        resolver = Resolver(settings, progress=say)
+        records = resolver.records(frame)
+        result = resolver.run(records)
+        _write_tables(run.con, run.run_id, result.scored, result.clusters)
+        summary = _summary(result, records, truth, baseline, label_source, truth_source)
+        summary["run_id"] = run.run_id
+        summary["report"] = str(report_dir)
+        summary["timings"]["total"] = round(time.perf_counter() - t_start, 2)
+        if staging.exists():
+            shutil.rmtree(staging)
+        result.write(staging, charts=charts)
+        write_report(staging, summary)
+        run.stats.update(
+            {k: summary[k] for k in ("n_ads", "n_pairs", "n_clusters", "largest_cluster")}
+        )
+        if summary.get("metrics"):
+            run.stats["bcubed_f1"] = summary["metrics"]["resolve"]["bcubed_f1"]
+    if report_dir.exists():
+        shutil.rmtree(report_dir)
+    staging.replace(report_dir)
+    return summary
+
+
+def _write_tables(con: Any, run_id: str, scored: ScoredPairs, clusters: Clusters) -> None:
+    con.execute("DELETE FROM resolve_pairs")
+    con.execute("DELETE FROM resolve_clusters")
+    ids = scored.ids.astype(str)
+    insert_arrow(
+        con,
+        "resolve_pairs",
+        pa.table(
+            {
+                "run_id": pa.array([run_id] * len(scored), pa.string()),
+                "left_ad": pa.array(ids[scored.left].tolist(), pa.string()),
+                "right_ad": pa.array(ids[scored.right].tolist(), pa.string()),
+                "score": pa.array(scored.scores.astype(np.float32)),
+            }
+        ),
+    )
+    _write_clusters(con, run_id, clusters)
+
+
+def _write_clusters(con: Any, run_id: str, clusters: Clusters) -> None:
+    con.execute("DELETE FROM resolve_clusters")
+    insert_arrow(
+        con,
+        "resolve_clusters",
+        pa.table(
+            {
+                "run_id": pa.array([run_id] * len(clusters.ids), pa.string()),
+                "ad_id": pa.array(clusters.ids.astype(str).tolist(), pa.string()),
+                "cluster": pa.array(clusters.labels.astype(np.int32)),
+            }
+        ),
+    )
+
+
+def _summary(
+    result: ResolveResult,
+    records: RecordTable,
+    truth: dict[str, str],
+    baseline: dict[str, str],
+    label_source: str,
+    truth_source: str | None,
+) -> dict[str, Any]:
+    base = result.summary()
+    out: dict[str, Any] = {
+        "n_ads": len(records),
+        "n_pairs": len(result.scored),
+        "n_candidate_pairs": len(result.candidates),
+        "threshold": round(result.clusters.threshold, 4),
+        "threshold_method": result.choice.method,
+        "threshold_reason": result.choice.reason,
+        "method": result.clusters.method,
+        "n_clusters": result.clusters.n_clusters,
+        "largest_cluster": result.clusters.largest,
+        "label_source": label_source,
+        "truth_source": truth_source if truth else None,
+    }
+    if result.evaluation is not None:
+        ev = result.evaluation.to_dict()
+        out["match_function"] = {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in ev.items()
+            if not isinstance(v, (list, dict))
+        }
+    metrics = _evaluate(records.ids, result.clusters, truth, baseline, label_source)
+    if metrics is not None:
+        out["metrics"] = metrics
+        labelled = copy.copy(records)
+        labelled.labels = _truth_array(records.ids, truth)
+        rows = result.blocking_report.rows
+        report = blocking_report(
+            labelled, result.candidates, False, [r.seconds for r in rows[:-1]], rows[-1].seconds
+        )
+        out["blocking"] = [_clean(r) for r in report.to_frame().to_dict(orient="records")]
+    else:
+        out["blocking"] = [_clean(r) for r in result.blocking_report.to_frame().to_dict("records")]
+    if result.importances is not None:
+        top = result.importances.head(10)
+        out["feature_importance"] = [_clean(r) for r in top.to_dict(orient="records")]
+    out["timings"] = {k: round(v, 2) for k, v in base.get("timings", {}).items()}
+    return out
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float):
+            v = None if np.isnan(v) else round(v, 4)
+        out[k] = v
+    return out
+
+
+def recluster(
+    workspace: Workspace,
+    threshold: float,
+    method: str = "connected_components",
+    *,
+    label_source: str = "identifiers",
+    truth_source: str | None = "truth",
+    write: bool = True,
+) -> dict[str, Any]:
+    """Cluster the stored ``resolve_pairs`` at ``threshold`` by ``method`` (no re-scoring).
+
+    With ``write`` the clusters replace ``resolve_clusters``; returns cluster counts and,
+    when a truth source exists, the metrics against it (and the baseline's).
+    """
+    if method not in CLUSTERING_METHODS:
+        raise InputError(f"clustering method {method!r} is not one of {CLUSTERING_METHODS}")
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold must be between 0 and 1, got {threshold}")
+    params = {"recluster": True, "threshold": threshold, "method": method}
+    with workspace.run("resolve", params) as run:
+        scored = load_scored_pairs(run.con)
+        clusters = scored.clusters(threshold, method)
+        truth = _labels_by_ad(run.con, truth_source)
+        baseline = _labels_by_ad(run.con, label_source)
+        if write:
+            _write_clusters(run.con, run.run_id, clusters)
+        out: dict[str, Any] = {
+            "run_id": run.run_id,
+            "n_ads": len(scored.ids),
+            "n_pairs": len(scored),
+            "threshold": threshold,
+            "method": method,
+            "n_clusters": clusters.n_clusters,
+            "largest_cluster": clusters.largest,
+        }
+        metrics = _evaluate(scored.ids, clusters, truth, baseline, label_source)
+        if metrics is not None:
+            out["metrics"] = metrics
+        run.stats.update({k: out[k] for k in ("n_clusters", "largest_cluster")})
+    return out
+
+
+def load_scored_pairs(con: Any) -> ScoredPairs:
+    """The stored ``resolve_pairs`` as :class:`ScoredPairs` over all ads (sorted by id)."""
+    if not scalar(con, "SELECT count(*) FROM resolve_clusters"):
+        raise StageOrderError("no resolve results in this workspace; run `vendorlink resolve`")
+    ids = np.array(
+        [r[0] for r in con.execute("SELECT ad_id FROM ads ORDER BY ad_id").fetchall()],
+        dtype=object,
+    )
+    pairs = con.execute(
+        "SELECT left_ad, right_ad, score FROM resolve_pairs ORDER BY left_ad, right_ad"
+    ).df()
+    pos = pd.Series(np.arange(len(ids), dtype=np.int64), index=ids)
+    left = pos.reindex(pairs["left_ad"]).to_numpy()
+    right = pos.reindex(pairs["right_ad"]).to_numpy()
+    keep = ~(np.isnan(left) | np.isnan(right)) if left.dtype.kind == "f" else slice(None)
+    return ScoredPairs(
+        np.asarray(left[keep], dtype=np.int64),
+        np.asarray(right[keep], dtype=np.int64),
+        pairs["score"].to_numpy(dtype=np.float32)[keep],
+        ids,
+    )
+
+
+# ---- report ---------------------------------------------------------------------------------
+CHART_TITLES = (
+    ("blocking.png", "Candidate pairs per blocking rule"),
+    ("sampling_jaccard.png", "Training pairs: text overlap of sampled positives"),
+    ("roc.png", "Match function ROC on held-out phone communities"),
+    ("feature_importance.png", "Feature importance"),
+    ("threshold_curve.png", "Components against the threshold"),
+    ("cluster_sizes.png", "Cluster sizes"),
+)
+
+
+def _md_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _html_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _sections(summary: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    overview_keys = (
+        "n_ads", "n_candidate_pairs", "n_pairs", "threshold", "threshold_method",
+        "threshold_reason", "method", "n_clusters", "largest_cluster", "label_source",
+        "truth_source",
+    )  # fmt: skip
+    out = [("Overview", [{"item": k, "value": summary.get(k)} for k in overview_keys])]
+    if summary.get("metrics"):
+        out.append(
+            (
+                "Clusters against the true vendors",
+                [{"clustering": name, **m} for name, m in summary["metrics"].items()],
+            )
+        )
+    if summary.get("match_function"):
+        out.append(
+            (
+                "Match function (held-out proxy pairs)",
+                [{"metric": k, "value": v} for k, v in summary["match_function"].items()],
+            )
+        )
+    out.append(("Blocking", summary.get("blocking", [])))
+    if summary.get("feature_importance"):
+        out.append(("Top features", summary["feature_importance"]))
+    out.append(("Timings (s)", [{"step": k, "seconds": v} for k, v in summary["timings"].items()]))
+    return out
+
+
+def write_report(folder: str | Path, summary: dict[str, Any]) -> Path:
+    """Write ``summary.json``, ``report.md`` and ``report.html`` (charts as relative images)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=_json_default))
+    charts = [(f, t) for f, t in CHART_TITLES if (folder / f).exists()]
+    md = ["# vendorlink resolve report", ""]
+    for title, rows in _sections(summary):
+        md += [f"## {title}", "", _md_table(rows), ""]
+    for name, title in charts:
+        md += [f"## {title}", "", f"![{title}]({name})", ""]
+    atomic_write_text(folder / "report.md", "\n".join(md))
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>vendorlink resolve</title>",
+        "<style>body{font-family:sans-serif;max-width:960px;margin:auto}"
+        "table{border-collapse:collapse;margin-bottom:1em}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:0.9em}</style></head><body>",
+        "<h1>vendorlink resolve report</h1>",
+    ]
+    for title, rows in _sections(summary):
+        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(rows)]
+    for name, title in charts:
+        alt = html.escape(title)
+        parts += [f"<h2>{alt}</h2>", f"<img src='{name}' alt='{alt}'>"]
+    parts.append("</body></html>")
+    atomic_write_text(folder / "report.html", "\n".join(parts))
+    return folder / "report.html"
