@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import pytorch_metric_learning.losses as pml_losses
 import torch
 import torch.nn.functional as F
 
@@ -17,8 +18,6 @@ from vendorlink.models.losses import (
     WeightedSum,
     make_loss,
 )
-
-pml_losses = pytest.importorskip("pytorch_metric_learning.losses")
 
 
 def naive_supcon(z: torch.Tensor, y: torch.Tensor, tau: float) -> torch.Tensor:
@@ -148,12 +147,26 @@ def test_weighted_sum_total_and_parts() -> None:
 
 
 def test_make_loss_and_missing_inputs() -> None:
-    loss = make_loss("ce+triplet", weights=[1.0, 0.2], margin=0.5, temperature=0.3)
+    loss = make_loss("ce+triplet", weights=[1.0, 0.2], margin=0.5)
     assert loss.names == ["ce", "triplet"]
     assert loss.losses[1].margin == 0.5
+    with pytest.raises(ValueError, match="not accepted"):
+        make_loss("ce+supcon", temprature=0.1)
     with pytest.raises(ValueError, match="unknown loss"):
         make_loss("ce+arcface")
     with pytest.raises(ValueError, match="logits"):
         CrossEntropy()(labels=torch.tensor([0]))
     with pytest.raises(ValueError, match="labels must be"):
         SupConLoss()(embeddings=torch.randn(3, 2), labels=torch.tensor([0, 1]))
+
+
+def test_infonce_masks_same_vendor_negatives() -> None:
+    gen = torch.Generator().manual_seed(4)
+    a, b = torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen)
+    labels = torch.tensor([0, 0, 1, 2])
+    masked = InfoNCE(temperature=0.5, symmetric=False, mask_same_label=True)
+    logits = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T / 0.5
+    logits[0, 1] = logits[1, 0] = float("-inf")
+    expected = F.cross_entropy(logits, torch.arange(4))
+    assert torch.allclose(masked(pair=(a, b), labels=labels), expected, atol=1e-6)
+    assert torch.allclose(masked(pair=(a, b)), InfoNCE(0.5, symmetric=False)(pair=(a, b)))

@@ -47,11 +47,19 @@ def test_demo_resolves_into_tables_and_a_report(demo: tuple[Path, dict[str, Any]
         bad = con.execute(
             "SELECT count(*) FROM resolve_pairs WHERE left_ad >= right_ad OR score < 0 OR score > 1"
         ).fetchone()[0]
+        split_communities = con.execute(
+            "SELECT count(*) FROM (SELECT l.vendor FROM labels l JOIN resolve_clusters c "
+            "USING (ad_id) WHERE l.label_source = 'identifiers' GROUP BY l.vendor "
+            "HAVING count(DISTINCT c.cluster) > 1)"
+        ).fetchone()[0]
     assert r["n_ads"] == n_ads == n_clustered[0]
     assert r["n_pairs"] == n_pairs > 0 and bad == 0
     assert runs == [(r["run_id"],)]
+    # identifier links: no identifier community is split across clusters
+    assert r["identifier_links"] and split_communities == 0
+    assert r["threshold"] >= r["match_threshold"]
     # metrics against the true vendors, for our clusters and for the identifier baseline
-    for name in ("resolve", "identifiers_baseline"):
+    for name in ("resolve", "match_only", "identifiers_baseline"):
         m = r["metrics"][name]
         assert set(m) >= {"bcubed_f1", "pairwise_f1", "ari", "nmi"}
         assert 0.0 <= m["bcubed_f1"] <= 1.0
@@ -91,11 +99,15 @@ def test_cli_resolve_and_recluster(demo: tuple[Path, dict[str, Any]], tmp_path: 
     settings.to_yaml(tmp_path / "settings.yaml")
     runner = CliRunner()
     args = ["resolve", "-w", str(ws.path), "--settings", str(tmp_path / "settings.yaml")]
-    result = runner.invoke(app, [*args, "--method", "correlation", "--threshold", "0.6", "--json"])
+    result = runner.invoke(
+        app,
+        [*args, "--method", "correlation", "--threshold", "0.6", "--no-identifier-links", "--json"],
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["method"] == "correlation" and out["threshold"] == 0.6
-    assert out["threshold_method"] == "fixed" and "metrics" in out
+    assert out["threshold_method"] == "fixed" and not out["identifier_links"]
+    assert set(out["metrics"]) == {"resolve", "identifiers_baseline"}
     result = runner.invoke(
         app, ["resolve", "-w", str(ws.path), "--recluster", "--threshold", "0.9", "--json"]
     )

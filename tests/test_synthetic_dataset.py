@@ -17,6 +17,7 @@ from PIL import Image
 from vendorlink import lexicon
 from vendorlink.data.synthetic import PRESETS, GeneratorConfig, generate
 from vendorlink.data.synthetic.images import file_bytes
+from vendorlink.data.synthetic.indicators import INDICATORS
 from vendorlink.data.synthetic.plan import build_plan
 from vendorlink.data.synthetic.writer import ADS_COLUMNS
 
@@ -71,6 +72,8 @@ def test_layout_and_columns(tiny: Path) -> None:
         *lexicon.FIELD_NAMES,
         "is_exact_duplicate_of",
         "n_images",
+        *(f"ind_{name}" for name in INDICATORS),
+        "indicators",
     ]
     assert list(truth.columns) == expected
     assert (truth["ad_id"] == ads["ID"]).all()

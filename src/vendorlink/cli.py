@@ -169,9 +169,14 @@ def generate(
     preset: Annotated[str, typer.Option(help="tiny, small, medium or matched.")] = "small",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     n_ads: Annotated[int | None, typer.Option(help="Override the number of ads.")] = None,
-    n_vendors: Annotated[int | None, typer.Option(help="Override the number of vendors.")] = None,
+    n_vendors: Annotated[
+        int | None, typer.Option(help="Override the number of vendors (default: ads / 8).")
+    ] = None,
     text_only: Annotated[bool, typer.Option(help="No images; Parquet; for 1M+ ads.")] = False,
     with_vendor: Annotated[bool, typer.Option(help="Add the true VENDOR column.")] = False,
+    indicator_columns: Annotated[
+        bool, typer.Option(help="Add 0/1 IND_* indicator columns to the ads file.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -179,9 +184,14 @@ def generate(
     from vendorlink.data.synthetic import GeneratorConfig
     from vendorlink.data.synthetic import generate as run_generate
 
-    overrides: dict[str, Any] = {"text_only": text_only, "include_vendor_column": with_vendor}
+    overrides: dict[str, Any] = {
+        "text_only": text_only,
+        "include_vendor_column": with_vendor,
+        "indicator_columns": indicator_columns,
+    }
     if n_ads is not None:
         overrides["n_ads"] = n_ads
+        overrides["n_vendors"] = None  # scale vendors with ads (n_ads / 8) unless given
     if n_vendors is not None:
         overrides["n_vendors"] = n_vendors
     try:
@@ -324,6 +334,13 @@ def resolve(
         str, typer.Option(help="Label source of the baseline communities.")
     ] = "identifiers",
     truth: Annotated[str | None, typer.Option(help="Label source of true vendors.")] = "truth",
+    identifier_links: Annotated[
+        bool,
+        typer.Option(
+            "--identifier-links/--no-identifier-links",
+            help="Join the clusters with the identifier communities (shared phones/emails).",
+        ),
+    ] = True,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -336,9 +353,9 @@ def resolve(
             raise VendorlinkError("--recluster needs --threshold")
         result = do_recluster(
             ws, threshold, method or "connected_components", label_source=labels,
-            truth_source=truth,
+            truth_source=truth, identifier_links=identifier_links,
         )  # fmt: skip
-        _emit(result, as_json, "resolve (recluster)")
+        _emit(_metric_rows(result, as_json), as_json, "resolve (recluster)")
         return
     from vendorlink.resolve.settings import ResolveSettings
     from vendorlink.resolve.stage import run_resolve
@@ -346,9 +363,17 @@ def resolve(
     loaded = ResolveSettings.from_yaml(settings) if settings is not None else None
     result = run_resolve(
         ws, loaded, label_source=labels, truth_source=truth, threshold=threshold,
-        method=method, progress=not quiet and not as_json,
+        method=method, identifier_links=identifier_links, progress=not quiet and not as_json,
     )  # fmt: skip
-    _emit(result, as_json, "resolve")
+    _emit(_metric_rows(result, as_json), as_json, "resolve")
+
+
+def _metric_rows(result: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    """For tables: the metrics dict of a resolve summary as one row per clustering."""
+    if as_json or not isinstance(result.get("metrics"), dict):
+        return result
+    rows = [{"clustering": name, **values} for name, values in result["metrics"].items()]
+    return {**result, "metrics": rows}
 
 
 @app.command()

@@ -157,5 +157,8 @@ def _resolve_line(r: dict[str, Any]) -> str:
     if metrics:
         ours = metrics["resolve"]["bcubed_f1"]
         base = metrics[f"{r['label_source']}_baseline"]["bcubed_f1"]
-        line += f"; B-cubed F1 vs true vendors {ours:.3f} (identifier communities {base:.3f})"
+        line += f"; B-cubed F1 vs true vendors {ours:.3f} (identifier communities {base:.3f}"
+        if "match_only" in metrics:
+            line += f", match function alone {metrics['match_only']['bcubed_f1']:.3f}"
+        line += ")"
     return line

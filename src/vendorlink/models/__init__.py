@@ -34,6 +34,7 @@ from vendorlink.models.losses import (
     WeightedSum,
     make_loss,
 )
+from vendorlink.models.multimodal import ModelConfig, VendorModel
 
 __all__ = [
     "FUSIONS",
@@ -49,6 +50,7 @@ __all__ = [
     "InfoNCE",
     "InteractionFeatures",
     "MeanFusion",
+    "ModelConfig",
     "NTXent",
     "PairLoss",
     "ProductFusion",
@@ -57,6 +59,7 @@ __all__ = [
     "SupConLoss",
     "TripletLoss",
     "VendorLoss",
+    "VendorModel",
     "WeightedSum",
     "aggregate_images",
     "make_fusion",

@@ -214,17 +214,22 @@ class InfoNCE(PairLoss):
 
     ``logits = a @ b.T / temperature``; the loss is cross-entropy with the diagonal as
     targets, averaged with the b->a direction when ``symmetric`` (the default). Only
-    cross-view negatives are used (compare :class:`NTXent`).
+    cross-view negatives are used (compare :class:`NTXent`). With
+    ``mask_same_label=True`` and ``labels`` given, off-diagonal pairs of the same vendor
+    are removed from the negatives (they are not wrong matches, only other ads of it).
     """
 
     name = "infonce"
 
-    def __init__(self, temperature: float = 0.07, symmetric: bool = True) -> None:
+    def __init__(
+        self, temperature: float = 0.07, symmetric: bool = True, mask_same_label: bool = False
+    ) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
         self.symmetric = symmetric
+        self.mask_same_label = mask_same_label
 
     def forward(
         self,
@@ -237,6 +242,10 @@ class InfoNCE(PairLoss):
         a, b = self._views(pair)
         sim = a @ b.T / self.temperature
         targets = torch.arange(a.shape[0], device=a.device)
+        if self.mask_same_label and labels is not None:
+            same = labels[:, None] == labels[None, :]
+            same.fill_diagonal_(False)
+            sim = sim.masked_fill(same, float("-inf"))
         loss = F.cross_entropy(sim, targets)
         if self.symmetric:
             loss = 0.5 * (loss + F.cross_entropy(sim.T, targets))
@@ -340,10 +349,14 @@ def make_loss(spec: str, weights: Sequence[float] | None = None, **options: obje
     weights = list(weights) if weights is not None else [1.0] * len(names)
     if len(weights) != len(names):
         raise ValueError(f"{len(names)} losses in {spec!r} but {len(weights)} weights")
+    accepted_by = {name: set(inspect.signature(LOSSES[name].__init__).parameters) for name in names}
+    unused = set(options) - set().union(*accepted_by.values())
+    if unused:
+        raise ValueError(f"options {sorted(unused)} are not accepted by any loss in {spec!r}")
     terms: list[tuple[VendorLoss, float]] = []
     for name, weight in zip(names, weights, strict=True):
         cls = LOSSES[name]
-        accepted = inspect.signature(cls.__init__).parameters
+        accepted = accepted_by[name]
         kwargs = {key: value for key, value in options.items() if key in accepted}
         terms.append((cls(**kwargs), weight))  # type: ignore[arg-type]
     return WeightedSum(terms)

@@ -2,7 +2,8 @@
 
 blocking -> pair features -> match function (trained from proxy labels) -> threshold
 (guarding against the snowball effect) -> clusters -> metrics. See
-:class:`vendorlink.resolve.pipeline.Resolver` for the whole job and the modules for steps.
+:class:`vendorlink.resolve.pipeline.Resolver` for the whole job and the modules for steps;
+:func:`vendorlink.resolve.stage.run_resolve` runs it on a workspace.
 """
 
 from vendorlink.resolve.blocking import BlockingReport, CandidatePairs, block
@@ -31,6 +32,7 @@ from vendorlink.resolve.settings import (
     ResolveSettings,
     ads_settings,
 )
+from vendorlink.resolve.stage import recluster, run_resolve
 from vendorlink.resolve.threshold import ThresholdCurve, choose_threshold, threshold_curve
 from vendorlink.resolve.training_pairs import TrainingPairs, labelled_pairs, proxy_pairs
 
@@ -66,5 +68,7 @@ __all__ = [
     "pair_set_scores",
     "pairwise_scores",
     "proxy_pairs",
+    "recluster",
+    "run_resolve",
     "threshold_curve",
 ]

@@ -28,7 +28,8 @@ non-empty ``out_dir`` is refused unless ``overwrite=True``):
     ``images/`` joined with ``"|"``, ``""`` for an ad without images), ``REGION`` (South,
     Midwest, West, Northeast), ``CITY`` (Houston, Dallas, Atlanta, Chicago, Detroit, San
     Francisco, New York), ``POSTED_AT`` (``YYYY-MM-DD``). ``VENDOR`` (the true vendor id) only
-    with ``include_vendor_column=True``.
+    with ``include_vendor_column=True``; ``IND_MOVEMENT``, ``IND_PROMO``, ... (0/1, one per
+    indicator) only with ``indicator_columns=True``.
 ``images/``
     JPEG files (some PNG) named by a keyed hash, ``images/3f/3fa9c2e1d4b5a6c7.jpg``; no path
     says anything about its vendor. Empty in text-only mode.
@@ -37,7 +38,12 @@ non-empty ``out_dir`` is refused unless ``overwrite=True``):
     column per field of :data:`vendorlink.lexicon.FIELD_NAMES` holding the sorted, distinct
     canonical values the ad's text really contains (what a perfect extractor returns, in the
     lexicon's formats); ``is_exact_duplicate_of`` (the earlier ad this one re-posts with the
-    same text and images, or null); ``n_images``.
+    same text and images, or null); ``n_images``; one boolean column per indicator of
+    :data:`.indicators.INDICATORS` (``ind_movement``, ``ind_multiple_persons``,
+    ``ind_third_party``, ``ind_restricted_clientele``, ``ind_reused_image``, ``ind_logo``,
+    ``ind_outdoor_scene``, ``ind_promo``) and ``indicators`` (the list of the ad's positive
+    indicator names). Some are decided by the text, some by the images (marks drawn on
+    them), ``promo`` needs both and ``multiple_persons`` either (see :mod:`.indicators`).
 ``truth_images.parquet``
     One row per image file: ``path``, ``vendor_id`` (whose style it has), ``kind``
     (``original``: one ad; ``repost``: an original used in several ads; ``near_duplicate``: a
@@ -57,14 +63,17 @@ non-empty ``out_dir`` is refused unless ``overwrite=True``):
 ``manifest.json``
     Generator version, seed, preset and config, counts (ads, vendors, images and their
     kinds, ads per region and city, vendors per region, duplicates, ads with each field),
-    and ``phone_linkage``: how many connected components the phone numbers alone make
-    against the true vendors (shared booker numbers merge vendors; ads without a number
-    and rotating numbers split them).
+    ``indicators`` (``names``, ``modality`` of each: "text", "image", "both" or "either",
+    ``truth_columns``, ``list_column``, ``in_ads_file``, ``positives`` and
+    ``positive_rates``) and ``phone_linkage``: how many connected components the phone
+    numbers alone make against the true vendors (shared booker numbers merge vendors; ads
+    without a number and rotating numbers split them).
 
 Modules: :mod:`.config` (config, presets), :mod:`.geography` (regions, cities, area codes),
 :mod:`.vocabulary` (word pools), :mod:`.fields` and :mod:`.identifiers` (surface forms and
 obfuscations with their canonical truth), :mod:`.vendors` (vendor populations and styles),
-:mod:`.plan` (who posts what, where, when, with which numbers and images), :mod:`.text`,
+:mod:`.plan` (who posts what, where, when, with which numbers and images),
+:mod:`.indicators` (per-ad indicator labels and the marks and cues that show them), :mod:`.text`,
 :mod:`.images`, :mod:`.tables`, :mod:`.writer` and :mod:`.generator`.
 """
 

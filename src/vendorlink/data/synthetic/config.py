@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from .geography import DEFAULT_END_DATE, DEFAULT_START_DATE, MATCHED_REGION_SHARES, REGIONS
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Unit tests: generates in well under 3 s.
@@ -44,6 +44,7 @@ class GeneratorConfig:
     text_only: bool = False
     output_format: OutputFormat = "csv"
     include_vendor_column: bool = False
+    indicator_columns: bool = False  # also write the indicator labels into the ads file
     image_size: int = 128
     workers: int | None = None
     chunk_size: int = 20_000

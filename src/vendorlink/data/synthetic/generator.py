@@ -23,16 +23,18 @@ from vendorlink import lexicon
 from . import images as image_mod
 from .config import GENERATOR_VERSION, GeneratorConfig
 from .geography import CITIES, REGIONS, phone_code_e164
+from .indicators import INDICATORS, MODALITIES, ad_labels, cue_sentence
 from .plan import AdPlan, build_plan, phone_components
 from .seeding import py_rng
 from .tables import truth_images_table, vendor_image_style, write_vendors_table
-from .text import render_ad
+from .text import SEP, render_ad
 from .vendors import ProfileCache, VendorTable
 from .writer import (
     IMAGE_SEPARATOR,
     AdsWriter,
     OutputFolder,
     ParquetStream,
+    ads_indicator_column,
     ads_schema,
     truth_ads_schema,
     write_json,
@@ -43,6 +45,7 @@ ProgressCallback = Callable[[str, int, int], None]
 """Called as ``callback(stage, done, total)``; stages: plan, text, images, tables."""
 
 IMAGE_BATCH = 200
+_COVERAGE_KEYS = (*lexicon.FIELD_NAMES, *(f"ind_{name}" for name in INDICATORS))
 POOL_MIN_FILES = 1_500  # fewer image files render faster in-process than with a pool
 TEXT_POOL_MIN_ADS = 100_000  # text-only runs this large render text in worker processes
 
@@ -154,6 +157,9 @@ def render_text_chunk(
     phones = plan.phones[start:stop].tolist()
     seeds = plan.render_seed[start:stop].tolist()
     empty = plan.empty_text[start:stop].tolist()
+    ind = plan.indicators
+    assert ind is not None
+    cues = ind.text_cues[start:stop].tolist()
     field_names = lexicon.FIELD_NAMES
     truth_cols: dict[str, list] = {name: [] for name in field_names}
     appenders = [(name, truth_cols[name].append) for name in field_names]
@@ -167,15 +173,30 @@ def render_text_chunk(
             truth = blank
         else:
             ad_phones = [phone_code_e164(c) for c in phones[k] if c >= 0]
-            rendered = render_ad(
-                profiles[vend[k]], city_names[cities[k]], ad_phones, py_rng(seeds[k])
-            )
-            texts.append(rendered.text)
+            rng = py_rng(seeds[k])
+            rendered = render_ad(profiles[vend[k]], city_names[cities[k]], ad_phones, rng)
+            text = rendered.text
+            if cues[k]:
+                sentence = cue_sentence(cues[k], rng)
+                title, _, description = text.partition(SEP)
+                if not description or rng.random() < 0.5:
+                    text = title + SEP + sentence + "\n" + description
+                else:
+                    text = title + SEP + description + "\n" + sentence
+            texts.append(text)
             truth = rendered.truth
         get = truth.get
         for name, append in appenders:
             append(get(name, none))
     coverage = {name: sum(map(bool, truth_cols[name])) for name in field_names}
+    restricted = np.fromiter(map(bool, truth_cols["restrictions"]), dtype=bool, count=stop - start)
+    labels = ad_labels(ind, start, stop, restricted)
+    ind_cols = {f"ind_{name}": labels[name].tolist() for name in INDICATORS}
+    label_lists = [
+        [name for name, on in zip(INDICATORS, row, strict=True) if on]
+        for row in zip(*[ind_cols[f"ind_{n}"] for n in INDICATORS], strict=True)
+    ]
+    coverage.update({f"ind_{n}": int(labels[n].sum()) for n in INDICATORS})
     width = plan.id_width
     ids = [f"ad-{i:0{width}d}" for i in range(start, stop)]
     region_col = [REGIONS[r] for r in plan.region[start:stop].tolist()]
@@ -190,6 +211,7 @@ def render_text_chunk(
         "CITY": city_col,
         "POSTED_AT": date_col,
         "VENDOR": vendor_col,
+        **{ads_indicator_column(n): [int(b) for b in ind_cols[f"ind_{n}"]] for n in INDICATORS},
     }
     if plan.files is not None:
         n_images = np.diff(plan.image_offsets[start : stop + 1]).tolist()
@@ -206,6 +228,8 @@ def render_text_chunk(
             None if d < 0 else f"ad-{d:0{width}d}" for d in plan.dup_of[start:stop].tolist()
         ],
         "n_images": n_images,
+        **ind_cols,
+        "indicators": label_lists,
     }
     return ads, truth_ads, coverage
 
@@ -235,9 +259,10 @@ def _text_worker_init(config: dict[str, Any]) -> None:
 def _text_worker_chunk(start: int, stop: int) -> tuple[pa.Table, pa.Table, dict[str, int]]:
     ctx = _WORKER_CONTEXT[0]
     ads, truth, coverage = render_text_chunk(ctx, start, stop)
+    schema = ads_schema(ctx.cfg.include_vendor_column, ctx.cfg.indicator_columns)
     ads_table = pa.table(
-        {k: ads[k] for k in ads_schema(ctx.cfg.include_vendor_column).names},
-        schema=ads_schema(ctx.cfg.include_vendor_column),
+        {k: ads[k] for k in schema.names},
+        schema=schema,
     )
     return ads_table, pa.table(truth, schema=truth_ads_schema()), coverage
 
@@ -253,7 +278,7 @@ def _write_text(
     truth_writer: ParquetStream,
     report: ProgressCallback,
 ) -> dict[str, int]:
-    coverage = dict.fromkeys(lexicon.FIELD_NAMES, 0)
+    coverage = dict.fromkeys(_COVERAGE_KEYS, 0)
     chunks = _chunks(cfg)
     workers = image_mod.worker_count(cfg.workers)
     if cfg.text_only and workers > 1 and cfg.n_ads >= TEXT_POOL_MIN_ADS and len(chunks) > 1:
@@ -280,7 +305,7 @@ def _write_text_in_pool(
     truth_writer: ParquetStream,
     report: ProgressCallback,
 ) -> dict[str, int]:
-    coverage = dict.fromkeys(lexicon.FIELD_NAMES, 0)
+    coverage = dict.fromkeys(_COVERAGE_KEYS, 0)
     chunks = _chunks(cfg)
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(), initializer=_text_worker_init,
@@ -323,6 +348,8 @@ def _image_jobs(cfg: GeneratorConfig, plan: AdPlan, table: VendorTable) -> list[
     sv = files.style_vendor.tolist()
     src = files.source.tolist()
     kinds = files.kind.tolist()
+    ind = plan.indicators
+    marks = ind.file_marks.tolist() if ind is not None else [0] * files.n_files
     return [
         image_mod.FileJob(
             index=f,
@@ -334,6 +361,7 @@ def _image_jobs(cfg: GeneratorConfig, plan: AdPlan, table: VendorTable) -> list[
             source_index=src[f],
             source_ext=files.ext[src[f]] if src[f] >= 0 else "",
             source_style=styles[sv[src[f]]] if src[f] >= 0 else None,
+            marks=marks[f],
         )
         for f in range(files.n_files)
     ]
@@ -382,7 +410,9 @@ def generate(
 
             parquet = cfg.writes_parquet
             ads_path = folder.path("ads.parquet" if parquet else "ads.csv")
-            ads_writer = AdsWriter(ads_path, parquet, cfg.include_vendor_column)
+            ads_writer = AdsWriter(
+                ads_path, parquet, cfg.include_vendor_column, cfg.indicator_columns
+            )
             truth_writer = ParquetStream(folder.path("truth_ads.parquet"), truth_ads_schema())
             try:
                 coverage = _write_text(cfg, ctx, ads_writer, truth_writer, report)
@@ -464,6 +494,17 @@ def _manifest(
     regions_per_vendor = np.bincount(per_vendor_regions[:, 0], minlength=plan.n_vendors)
     config = cfg.to_dict()
     config.pop("workers")  # never changes the output
+    fields = {k: v for k, v in coverage.items() if not k.startswith("ind_")}
+    positives = {name: coverage.get(f"ind_{name}", 0) for name in INDICATORS}
+    indicators = {
+        "names": list(INDICATORS),
+        "modality": dict(MODALITIES),
+        "truth_columns": [f"ind_{name}" for name in INDICATORS],
+        "list_column": "indicators",
+        "in_ads_file": cfg.indicator_columns,
+        "positives": positives,
+        "positive_rates": {k: round(v / n_ads, 4) for k, v in positives.items()},
+    }
     return {
         "generator": "vendorlink.data.synthetic",
         "generator_version": GENERATOR_VERSION,
@@ -496,8 +537,9 @@ def _manifest(
                 "mean": round(float(plan.ads_per_vendor.mean()), 3),
                 "max": int(plan.ads_per_vendor.max()),
             },
-            "ads_with_field": coverage,
+            "ads_with_field": fields,
         },
+        "indicators": indicators,
         "phone_linkage": phone_components(plan),
         "library_versions": {
             "numpy": np.__version__,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
+from .indicators import MARK_LOGO, MARK_OUTDOOR, MARK_PAIR, MARK_PRICE_TAG
 from .plan import KIND_COPIED, KIND_NEAR_DUPLICATE, KIND_ORIGINAL
 from .seeding import item_seed
 
@@ -241,11 +242,66 @@ def _corner_xy(corner: int, w: int, h: int, bw: int, bh: int, margin: int) -> tu
     return x, y
 
 
-def render_original(style: ImageStyle, seed: int) -> Image.Image:
-    """Draw one original image of ``style`` from ``seed``."""
+def _outdoor(arr: np.ndarray) -> np.ndarray:
+    """Blend a sky band into the top and a green ground strip into the bottom."""
+    h = arr.shape[0]
+    out = arr.astype(np.float32, copy=True)
+    sky_rows = max(1, int(h * 0.4))
+    ramp = np.linspace(0.85, 0.35, sky_rows, dtype=np.float32)[:, None, None]
+    sky = np.array((110, 170, 235), dtype=np.float32)
+    out[:sky_rows] = out[:sky_rows] * (1 - ramp) + sky * ramp
+    ground_rows = max(1, int(h * 0.22))
+    ground = np.array((60, 150, 60), dtype=np.float32)
+    out[h - ground_rows :] = out[h - ground_rows :] * 0.2 + ground * 0.8
+    return out
+
+
+def _draw_marks(draw: ImageDraw.ImageDraw, style: ImageStyle, marks: int, r: random.Random) -> None:
+    """Draw the indicator marks of :mod:`.indicators` (pair, logo, price tag, sun)."""
+    w, h = style.width, style.height
+    scale = min(w, h) / 128.0
+    if marks & MARK_OUTDOOR:
+        rad = 9 * scale
+        draw.ellipse((w * 0.78 - rad, h * 0.14 - rad, w * 0.78 + rad, h * 0.14 + rad),
+                     fill=(255, 225, 90))  # fmt: skip
+    if marks & MARK_PAIR:
+        cy = h * 0.55
+        pw, ph = w * 0.56, h * 0.34
+        draw.rounded_rectangle((w * 0.22, cy - ph / 2, w * 0.22 + pw, cy + ph / 2),
+                               radius=round(6 * scale), fill=(235, 235, 235))  # fmt: skip
+        rad = 11 * scale
+        kind = style.objects[0]
+        for cx in (w * 0.38, w * 0.62):
+            _draw_object(draw, kind, cx, cy, rad, style.palette[2], style.palette[3], r)
+    if marks & MARK_LOGO:
+        s = 8 * scale
+        cx, cy = w * 0.5, h * 0.16
+        draw.rectangle((cx - s, cy - s, cx + s, cy + s), fill=(20, 20, 30))
+        d = s * 0.65
+        draw.polygon([(cx, cy - d), (cx + d, cy), (cx, cy + d), (cx - d, cy)],
+                     fill=(240, 240, 240))  # fmt: skip
+    if marks & MARK_PRICE_TAG:
+        x0, y0 = w * 0.12, h * 0.66
+        tw, th = 26 * scale, 14 * scale
+        draw.polygon(
+            [(x0, y0 + th / 2), (x0 + 7 * scale, y0), (x0 + tw, y0), (x0 + tw, y0 + th),
+             (x0 + 7 * scale, y0 + th)],
+            fill=(250, 215, 0), outline=(120, 40, 0),
+        )  # fmt: skip
+        hr = 2 * scale
+        draw.ellipse((x0 + 6 * scale - hr, y0 + th / 2 - hr, x0 + 6 * scale + hr, y0 + th / 2 + hr),
+                     fill=(120, 40, 0))  # fmt: skip
+        draw.line((x0 + 11 * scale, y0 + th / 2, x0 + tw - 3 * scale, y0 + th / 2),
+                  fill=(200, 0, 0), width=max(1, round(2 * scale)))  # fmt: skip
+
+
+def render_original(style: ImageStyle, seed: int, marks: int = 0) -> Image.Image:
+    """Draw one original image of ``style`` from ``seed`` (with indicator ``marks`` bits)."""
     rng = np.random.default_rng(seed)  # arrays
     r = random.Random(seed)  # scalar decisions
     arr = _texture(style, rng, r)
+    if marks & MARK_OUTDOOR:
+        arr = _outdoor(arr)
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode="RGB")
     draw = ImageDraw.Draw(img)
     w, h = style.width, style.height
@@ -289,6 +345,8 @@ def render_original(style: ImageStyle, seed: int) -> Image.Image:
         _draw_object(
             draw, kind, x + size, y + size, size, (255, 255, 255), (30, 30, 30), random.Random(0)
         )
+    if marks:
+        _draw_marks(draw, style, marks, random.Random(seed ^ 0x5EED))
     return img
 
 
@@ -352,20 +410,23 @@ class FileJob:
     source_index: int
     source_ext: str
     source_style: ImageStyle | None
+    marks: int = 0  # indicator marks of the file (a derived file shares its source's)
 
 
-def _original_bytes(style: ImageStyle, seed: int, file_index: int, ext: str) -> bytes:
-    img = render_original(style, item_seed(seed, "image", file_index))
+def _original_bytes(
+    style: ImageStyle, seed: int, file_index: int, ext: str, marks: int = 0
+) -> bytes:
+    img = render_original(style, item_seed(seed, "image", file_index), marks)
     return encode(img, ext, style.quality)
 
 
 def file_bytes(job: FileJob, seed: int) -> tuple[bytes, int, int]:
     """The bytes of one file, and its width and height."""
     if job.kind == KIND_ORIGINAL:
-        img = render_original(job.style, item_seed(seed, "image", job.index))
+        img = render_original(job.style, item_seed(seed, "image", job.index), job.marks)
         return encode(img, job.ext, job.style.quality), img.width, img.height
     assert job.source_style is not None
-    source = _original_bytes(job.source_style, seed, job.source_index, job.source_ext)
+    source = _original_bytes(job.source_style, seed, job.source_index, job.source_ext, job.marks)
     if job.kind == KIND_COPIED and job.transform == "identical":
         with Image.open(io.BytesIO(source)) as im:
             return source, im.width, im.height

@@ -23,6 +23,7 @@ from .geography import (
     SPILL_AREA_CODES,
     phone_number_code,
 )
+from .indicators import IndicatorPlan, plan_indicators
 from .seeding import numpy_rng
 from .vendors import VendorTable
 
@@ -82,6 +83,7 @@ class AdPlan:
     image_files: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     files: FilePlan | None = None
     id_width: int = 6
+    indicators: IndicatorPlan | None = None
 
     def ad_id(self, i: int) -> str:
         return f"ad-{i:0{self.id_width}d}"
@@ -353,6 +355,20 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
     plan.phones[has_dup] = plan.phones[dup_of[has_dup]]
     plan.render_seed[has_dup] = plan.render_seed[dup_of[has_dup]]
     plan.empty_text[has_dup] = plan.empty_text[dup_of[has_dup]]
+    files = plan.files
+    plan.indicators = plan_indicators(
+        seed,
+        plan.vendor,
+        plan.dup_of,
+        plan.empty_text,
+        n_vendors,
+        plan.image_offsets if files is not None else None,
+        plan.image_files if files is not None else None,
+        files.style_vendor if files is not None else None,
+        files.owner_vendor if files is not None else None,
+        files.kind if files is not None else None,
+        files.source if files is not None else None,
+    )
     return plan, table
 
 

@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 from vendorlink import lexicon
 from vendorlink.atomic import check_target, new_staging_folder, publish_folder
 
+from .indicators import INDICATORS
+
 ADS_COLUMNS: tuple[str, ...] = ("ID", "TEXT", "IMAGES", "REGION", "CITY", "POSTED_AT")
 IMAGE_SEPARATOR = "|"
 PARQUET_COMPRESSION = "zstd"
@@ -21,11 +23,18 @@ PARQUET_COMPRESSION = "zstd"
 _INT_FIELDS = frozenset({"ages", "rates", "heights_cm", "weights_kg"})
 
 
-def ads_schema(include_vendor: bool) -> pa.Schema:
+def ads_schema(include_vendor: bool, indicator_columns: bool = False) -> pa.Schema:
     cols = [pa.field(name, pa.string(), nullable=False) for name in ADS_COLUMNS]
     if include_vendor:
         cols.append(pa.field("VENDOR", pa.string(), nullable=False))
+    if indicator_columns:
+        cols += [pa.field(ads_indicator_column(n), pa.int8(), nullable=False) for n in INDICATORS]
     return pa.schema(cols)
+
+
+def ads_indicator_column(name: str) -> str:
+    """The 0/1 column of indicator ``name`` in the ads file (``IND_MOVEMENT``)."""
+    return f"IND_{name.upper()}"
 
 
 def truth_ads_schema() -> pa.Schema:
@@ -43,6 +52,8 @@ def truth_ads_schema() -> pa.Schema:
         pa.field("is_exact_duplicate_of", pa.string(), nullable=True),
         pa.field("n_images", pa.int32(), nullable=False),
     ]
+    fields += [pa.field(f"ind_{name}", pa.bool_(), nullable=False) for name in INDICATORS]
+    fields.append(pa.field("indicators", pa.list_(pa.string()), nullable=False))
     return pa.schema(fields)
 
 
@@ -103,10 +114,12 @@ class OutputFolder:
 class AdsWriter:
     """Streams the ads table to ``ads.csv`` or ``ads.parquet``."""
 
-    def __init__(self, path: Path, parquet: bool, include_vendor: bool) -> None:
+    def __init__(
+        self, path: Path, parquet: bool, include_vendor: bool, indicator_columns: bool = False
+    ) -> None:
         self.path = path
         self.parquet = parquet
-        self.schema = ads_schema(include_vendor)
+        self.schema = ads_schema(include_vendor, indicator_columns)
         self.rows = 0
         if parquet:
             self._pq: pq.ParquetWriter | None = pq.ParquetWriter(
