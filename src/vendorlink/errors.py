@@ -11,8 +11,8 @@ class WorkspaceError(VendorlinkError):
     """The workspace folder is missing, not a workspace, or cannot be opened."""
 
 
-class InputError(VendorlinkError):
-    """An input file or option cannot be used as given (missing column, unknown format)."""
+class InputError(VendorlinkError, ValueError):
+    """An input file, value or option cannot be used as given (missing column, bad shape)."""
 
 
 class StageOrderError(VendorlinkError):

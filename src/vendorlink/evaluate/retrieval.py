@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from vendorlink.vectors import unit_rows
+
 __all__ = [
     "METRICS",
     "MetricSummary",
@@ -195,17 +197,7 @@ class RetrievalReport:
 
 
 def _as_unit_rows(x: Any, name: str) -> np.ndarray:
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty (n, dim) matrix, got shape {x.shape}")
-    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if bad.size:
-        raise ValueError(f"{name} has non-finite values in rows {bad[:10].tolist()}")
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if zero.size:
-        raise ValueError(f"{name} has all-zero rows (no direction) {zero[:10].tolist()}")
-    return np.ascontiguousarray(x / norms)
+    return unit_rows(x, name, allow_empty=False)
 
 
 def _encode_labels(query_labels: Any, document_labels: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from vendorlink.atomic import staging_dir
 from vendorlink.errors import InputError
+from vendorlink.vectors import unit_rows
 
 __all__ = ["INDEX_KINDS", "EmbeddingIndex", "IndexKind"]
 
@@ -33,19 +34,7 @@ INDEX_KINDS: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf")
 
 
 def _unit_rows(vectors: Any, name: str, dim: int | None = None) -> np.ndarray:
-    x = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
-    if x.ndim != 2:
-        raise InputError(f"{name} must be an (n, dim) matrix, got shape {x.shape}")
-    if dim is not None and x.shape[1] != dim:
-        raise InputError(f"{name} have dim {x.shape[1]}, the index dim {dim}")
-    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if bad.size:
-        raise InputError(f"{name} have non-finite values in rows {bad[:10].tolist()}")
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if zero.size:
-        raise InputError(f"{name} have all-zero rows {zero[:10].tolist()}")
-    return np.ascontiguousarray(x / norms)
+    return unit_rows(vectors, name, dim=dim)
 
 
 class EmbeddingIndex:
