@@ -196,10 +196,6 @@ class RetrievalReport:
 # --- search and evaluation ------------------------------------------------------------
 
 
-def _as_unit_rows(x: Any, name: str) -> np.ndarray:
-    return unit_rows(x, name, allow_empty=False)
-
-
 def _encode_labels(query_labels: Any, document_labels: Any) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
@@ -247,8 +243,8 @@ def evaluate_retrieval(
     """
     import faiss
 
-    queries = _as_unit_rows(query_embeddings, "query_embeddings")
-    documents = _as_unit_rows(document_embeddings, "document_embeddings")
+    queries = unit_rows(query_embeddings, "query_embeddings", allow_empty=False)
+    documents = unit_rows(document_embeddings, "document_embeddings", allow_empty=False)
     if queries.shape[1] != documents.shape[1]:
         raise ValueError(f"queries have dim {queries.shape[1]}, documents dim {documents.shape[1]}")
     if len(query_labels) != len(queries) or len(document_labels) != len(documents):

@@ -33,10 +33,6 @@ IndexKind = Literal["auto", "flat", "hnsw", "ivf"]
 INDEX_KINDS: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf")
 
 
-def _unit_rows(vectors: Any, name: str, dim: int | None = None) -> np.ndarray:
-    return unit_rows(vectors, name, dim=dim)
-
-
 class EmbeddingIndex:
     """Search ``k`` nearest ids by cosine similarity. Build with :meth:`build`."""
 
@@ -74,7 +70,7 @@ class EmbeddingIndex:
 
         if kind not in INDEX_KINDS:
             raise InputError(f"unknown index kind {kind!r}; choose from {INDEX_KINDS}")
-        x = _unit_rows(vectors, "vectors")
+        x = unit_rows(vectors, "vectors")
         ids = [str(i) for i in ids]
         if len(ids) != len(x):
             raise InputError(f"{len(ids)} ids for {len(x)} vectors")
@@ -122,7 +118,7 @@ class EmbeddingIndex:
         """
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        q = _unit_rows(vectors, "query vectors", self.dim)
+        q = unit_rows(vectors, "query vectors", dim=self.dim)
         k_eff = min(k, len(self))
         scores = np.full((len(q), k), -np.inf, dtype=np.float32)
         ids = np.full((len(q), k), None, dtype=object)

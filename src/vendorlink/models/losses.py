@@ -39,6 +39,12 @@ __all__ = [
 ]
 
 
+def _positive_temperature(temperature: float) -> float:
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return temperature
+
+
 def _require(name: str, value: object, loss: str) -> None:
     if value is None:
         raise ValueError(f"{loss} needs `{name}=`; it was not given")
@@ -120,9 +126,7 @@ class SupConLoss(VendorLoss):
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.temperature = temperature
+        self.temperature = _positive_temperature(temperature)
 
     def forward(
         self,
@@ -225,9 +229,7 @@ class InfoNCE(PairLoss):
         self, temperature: float = 0.07, symmetric: bool = True, mask_same_label: bool = False
     ) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.temperature = temperature
+        self.temperature = _positive_temperature(temperature)
         self.symmetric = symmetric
         self.mask_same_label = mask_same_label
 
@@ -264,9 +266,7 @@ class NTXent(PairLoss):
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.temperature = temperature
+        self.temperature = _positive_temperature(temperature)
 
     def forward(
         self,

@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
-from vendorlink.data.workspace import atomic_write_text
+from vendorlink.atomic import atomic_write_text
 from vendorlink.errors import InputError
 from vendorlink.resolve.settings import MODEL_KINDS
 

@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from vendorlink.data.workspace import atomic_write_text
+from vendorlink.atomic import atomic_write_text
 from vendorlink.errors import InputError
 from vendorlink.resolve.blocking import BlockingReport, CandidatePairs, block
 from vendorlink.resolve.clustering import Clusters, ScoredPairs

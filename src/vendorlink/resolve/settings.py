@@ -408,7 +408,7 @@ class ResolveSettings:
     def to_yaml(self, path: str | Path | None = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         if path is not None:
-            from vendorlink.data.workspace import atomic_write_text
+            from vendorlink.atomic import atomic_write_text
 
             atomic_write_text(Path(path), text)
         return text

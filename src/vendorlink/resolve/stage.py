@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from vendorlink.atomic import atomic_write_text
 from vendorlink.data.store import insert_arrow, scalar
-from vendorlink.data.workspace import Workspace, atomic_write_text
+from vendorlink.data.workspace import Workspace
 from vendorlink.errors import InputError, StageOrderError
 from vendorlink.resolve.blocking import blocking_report
 from vendorlink.resolve.clustering import Clusters, ScoredPairs, connected_components
