@@ -446,6 +446,15 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return dict(vars(obj))
 
 
+def _register_command_groups() -> None:
+    from vendorlink.commands import register_all
+
+    register_all(app)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     try:
         app()
