@@ -51,5 +51,17 @@ realdata: $(STAMP)
 	$(BIN)/vendorlink datasets tweets --out data/tweets --overwrite
 	$(BIN)/vendorlink datasets openclipart --out data/openclipart --overwrite
 
+## Headless Chromium (Debian packages) for the app's browser tests; needs root or sudo.
+.PHONY: browser-deps bench-app
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+## Investigator app load test (p95 latency of linked ads, 50 concurrent clients).
+bench-app: $(STAMP)
+	$(BIN)/python benchmarks/app_load.py
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache test-artefacts

@@ -18,9 +18,8 @@ items) is reported for every backend.
 
 Prints a table and writes JSON (default ``bench-out/encoder_speed.json``).
 
-Not measured yet: the change in retrieval quality (R-Precision) each backend causes needs
-the retrieval evaluator of ``vendorlink.evaluate`` and labelled data; see
-:func:`r_precision_hook`, which returns ``None`` until it is wired in.
+The change in retrieval quality (R-Precision) each backend causes is measured on labelled
+ads by ``benchmarks/onnx_quality.py`` (same backends, with throughput on those ads too).
 """
 
 from __future__ import annotations
@@ -104,17 +103,6 @@ def bench_images(n: int, folder: Path, seed: int = 0) -> tuple[list[Path], dict[
     return paths, {"photos": slice(0, n_photo), "synthetic": slice(n_photo, n)}
 
 
-def r_precision_hook(encoder_name: str, vectors: np.ndarray) -> float | None:
-    """TODO(evaluate): R-Precision of ``vectors`` on a labelled retrieval set.
-
-    Needs ``vendorlink.evaluate``'s retrieval evaluator (a later step) and vendor-labelled
-    ads; until it exists this returns ``None`` and the JSON field ``r_precision`` is null.
-    Do not replace it by a number computed any other way.
-    """
-    del encoder_name, vectors
-    return None
-
-
 def bench_one(
     spec: str,
     backend: str,
@@ -147,7 +135,6 @@ def bench_one(
         "run_s": [round(t, 3) for t in times],
         "median_s": round(median, 3),
         "items_per_s": round(len(inputs) / median, 1),
-        "r_precision": r_precision_hook(encoder.name, vectors),
     }
     if reference is not None:
         cos = (vectors * reference).sum(1) / (
@@ -231,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "repeats": args.repeats,
         "results": rows,
-        "todo": "r_precision per backend needs vendorlink.evaluate (see r_precision_hook)",
+        "r_precision": "see benchmarks/onnx_quality.py (bench-out/onnx_quality.json)",
     }
     print()
     print(format_table(rows))

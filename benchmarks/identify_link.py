@@ -21,6 +21,9 @@ with CE and CE+SupCon, early-stopped on validation R-Precision, and evaluates:
   training class: accuracy, and macro-F1 averaged over the vendors present in those test
   ads (a prediction of any other training vendor counts as a miss).
 
+``--pairs`` adds the per-(text, image)-pair mode of MATCHED (multimodal-mean CE+SupCon on one
+sample per pair, split by ad, ad embeddings = mean of the pair embeddings).
+
 Each model is evaluated on the ads it can see (a text model skips image-only ads); ``nq``
 is the number of evaluated queries. Zero-shot baselines use the raw encoder vectors.
 Results print as a table and are written to ``--out`` (JSON and Markdown).
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--only", default="", help="comma list of model tags to run")
+    parser.add_argument("--pairs", action="store_true", help="add the per-pair mode model")
     parser.add_argument("--out", type=Path, default=Path("bench-out/identify_link"))
     args = parser.parse_args(argv)
 
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 label_source=label_source,
                 backend=args.backend,
                 progress=True,
+                keep_images=args.pairs,
             )
         console.print(
             f"[{label_source}] table: {len(table)} ads, {int(table.has_text.sum())} with text, "
@@ -168,8 +173,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             row.update(retrieval_rows(vectors, table, usable))
             rows.append(row)
             console.print(row)
-        for modality, fusion, loss in MODELS:
+        models = [(m, f, loss, False) for m, f, loss in MODELS]
+        if args.pairs:
+            models.append(("multimodal", "mean", "ce+supcon", True))
+        for modality, fusion, loss, pairs in models:
             tag = f"{modality}{'-' + fusion if modality == 'multimodal' else ''} {loss}"
+            tag += " pairs" if pairs else ""
             if args.only and tag not in args.only.split(","):
                 continue
             config = TrainConfig(
@@ -183,6 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 dim=args.dim,
                 seed=args.seed,
                 encoder_backend=args.backend,
+                pair_mode=pairs,
             )
             result = train_vendor_model(workspace, config, table=table)
             model = result.model

@@ -1,14 +1,18 @@
-"""The resolve stage on a workspace: tables, report, metrics, re-clustering and the CLI."""
+"""The resolve stage on a workspace: tables, report, metrics, re-clustering and the CLI;
+then, on its clusters: incremental linking of new ads, profiles, rules and export."""
 
 from __future__ import annotations
 
 import io
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
@@ -16,7 +20,15 @@ from typer.testing import CliRunner
 from vendorlink.cli import app
 from vendorlink.data.workspace import Workspace
 from vendorlink.demo import run_demo
-from vendorlink.errors import StageOrderError
+from vendorlink.errors import InputError, StageOrderError
+from vendorlink.resolve.incremental import link_new_ads
+from vendorlink.resolve.profiles import PROFILE_FEATURES, cluster_profiles
+from vendorlink.resolve.rules import (
+    cluster_classifier,
+    learn_rules,
+    pn_curve,
+    read_cluster_labels,
+)
 from vendorlink.resolve.settings import ads_settings
 from vendorlink.resolve.stage import baseline_labels, recluster, run_resolve
 
@@ -57,7 +69,8 @@ def test_demo_resolves_into_tables_and_a_report(demo: tuple[Path, dict[str, Any]
     assert runs == [(r["run_id"],)]
     # identifier links: no identifier community is split across clusters
     assert r["identifier_links"] and split_communities == 0
-    assert r["threshold"] >= r["match_threshold"]
+    # the link threshold is chosen label-free (held-out identifiers), never from the truth
+    assert r["link_threshold_method"] == "identifier_holdout" and 0 < r["threshold"] <= 1
     # metrics against the true vendors, for our clusters and for the identifier baseline
     for name in ("resolve", "match_only", "identifiers_baseline"):
         m = r["metrics"][name]
@@ -65,10 +78,12 @@ def test_demo_resolves_into_tables_and_a_report(demo: tuple[Path, dict[str, Any]
         assert 0.0 <= m["bcubed_f1"] <= 1.0
     assert r["metrics"]["resolve"]["bcubed_f1"] > 0.5
     report = ws.artefacts / "resolve"
-    for name in ("summary.json", "report.md", "report.html", "blocking.png", "roc.png"):
+    for name in ("summary.json", "metrics.json", "report.md", "report.html", "blocking.png",
+                 "roc.png", "link_threshold_curve.png", "model/settings.yaml"):  # fmt: skip
         assert (report / name).exists(), name
     html = (report / "report.html").read_text(encoding="utf-8")
-    assert "<img src='threshold_curve.png'" in html and "bcubed_f1" in html
+    assert "data:image/png;base64," in html and "bcubed_f1" in html  # charts embedded
+    assert "(threshold_curve.png)" in (report / "report.md").read_text(encoding="utf-8")
     assert json.loads((report / "summary.json").read_text())["run_id"] == r["run_id"]
     assert not (ws.artefacts / ".resolve.tmp").exists()
 
@@ -129,3 +144,94 @@ def test_baseline_labels_make_unlabelled_ads_singletons() -> None:
     ids = np.array(["a", "b", "c", "d"], dtype=object)
     out = baseline_labels(ids, {"a": "v1", "b": "v1", "d": "v2"})
     assert out[0] == out[1] and len(set(out)) == 3 and out[2] not in (out[0], out[3])
+
+
+def test_new_ads_link_to_existing_clusters_fast(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    ws = _copy(demo[0], tmp_path / "ws")
+    with ws.connect() as con:
+        # pretend the ads of three identifier-sharing pairs arrived after resolve
+        rows = con.execute(
+            "SELECT l.ad_id, c.cluster FROM labels l JOIN resolve_clusters c USING (ad_id) "
+            "WHERE l.label_source = 'identifiers' AND l.vendor IN (SELECT vendor FROM labels "
+            "WHERE label_source = 'identifiers' GROUP BY vendor HAVING count(*) >= 3) "
+            "ORDER BY l.vendor, l.ad_id"
+        ).fetchall()
+        new = {}
+        for ad_id, cluster in rows:
+            if cluster not in new.values() and len(new) < 3:
+                new[ad_id] = cluster
+        con.execute("DELETE FROM resolve_clusters WHERE list_contains(?, ad_id)", [list(new)])
+    out = link_new_ads(ws, list(new))  # loads the linker once
+    assert [r["ad_id"] for r in out] == list(new)
+    for row in out:
+        assert row["via"] == "identifier" and row["cluster"] == new[row["ad_id"]]
+        assert row["candidates"] and row["n_candidates"] >= 1
+    t0 = time.perf_counter()
+    again = link_new_ads(ws, list(new)[:1], write=True)
+    assert time.perf_counter() - t0 < 1.0  # warm linker: well under a second per ad
+    with ws.connect(read_only=True) as con:
+        stored = con.execute(
+            "SELECT cluster FROM resolve_clusters WHERE ad_id = ?", [again[0]["ad_id"]]
+        ).fetchone()
+    assert stored == (again[0]["cluster"],)
+    with pytest.raises(InputError):
+        link_new_ads(ws, ["no-such-ad"])
+
+
+def _labels(profiles: pd.DataFrame, path: Path) -> Path:
+    # a made-up analyst labelling: clusters with many ads or many cities are "flagged"
+    flagged = (profiles["n_ads"] >= profiles["n_ads"].quantile(0.7)) | (profiles["n_cities"] > 1)
+    frame = pd.DataFrame({"cluster_id": profiles["cluster"], "label": flagged.astype(int)})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_profiles_rules_and_export(demo: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    ws = Workspace.open(demo[0])
+    with ws.connect(read_only=True) as con:
+        profiles = cluster_profiles(con)
+        n_ads = con.execute("SELECT count(*) FROM resolve_clusters").fetchone()[0]
+    assert int(profiles["n_ads"].sum()) == n_ads
+    assert set(PROFILE_FEATURES) <= set(profiles.columns)
+    assert (profiles["n_unique_images"] <= profiles["n_images"]).all()
+    assert (profiles["span_weeks"] >= 1).all() and (
+        profiles["n_regions"] <= profiles["n_cities"]
+    ).all()
+    labels = read_cluster_labels(_labels(profiles, tmp_path / "labels.csv"))
+    clf = cluster_classifier(profiles, labels)
+    assert clf.auc is not None and clf.auc > 0.8
+    rules = learn_rules(profiles, labels)
+    top = rules.iloc[0]
+    assert top["lift"] >= 1 and top["support"] >= 3 and 0 <= top["ratio"] <= 1
+    curve = pn_curve(profiles, labels, rules)
+    assert curve["positives"].is_monotonic_increasing and curve["positives"].iloc[-1] > 0
+
+
+def test_cli_profiles_rules_export(demo: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = str(demo[0])
+    res = runner.invoke(app, ["resolve", "profiles", "-w", ws, "--out", str(tmp_path / "p.csv"),
+                              "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    profiles = pd.read_csv(tmp_path / "p.csv")
+    labels = _labels(profiles, tmp_path / "labels.csv")
+    res = runner.invoke(app, ["resolve", "rules", "-w", ws, "--labels", str(labels), "--out",
+                              str(tmp_path / "rules"), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["n_rules"] > 0
+    assert (tmp_path / "rules" / "report.html").exists()
+    res = runner.invoke(app, ["resolve", "export", "-w", ws, "--labels", str(labels), "--out",
+                              str(tmp_path / "exp"), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    graph = nx.read_gexf(tmp_path / "exp" / "clusters.gexf")
+    exported = pd.read_csv(tmp_path / "exp" / "clusters.csv")
+    assert graph.number_of_nodes() == int(exported["n_ads"].sum()) > 0
+    # an ad that is already clustered is not "new"
+    res = runner.invoke(app, ["resolve", "link", "-w", ws, str(next(iter(graph.nodes)))])
+    assert isinstance(res.exception, InputError) and "already" in str(res.exception)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cluster_id,label\n1,maybe\n", encoding="utf-8")
+    res = runner.invoke(app, ["resolve", "rules", "-w", ws, "--labels", str(bad)])
+    assert isinstance(res.exception, InputError) and "maybe" in str(res.exception)

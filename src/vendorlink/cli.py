@@ -316,67 +316,6 @@ def split(
 
 
 @app.command()
-def resolve(
-    workspace: WorkspaceArg = Path("."),
-    settings: Annotated[
-        Path | None, typer.Option("--settings", help="Resolve settings YAML (default: ads).")
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option(help="Fixed match threshold (default: chosen per run).")
-    ] = None,
-    method: Annotated[
-        str | None, typer.Option(help="connected_components (default) or correlation.")
-    ] = None,
-    recluster: Annotated[
-        bool, typer.Option("--recluster", help="Re-cluster the stored pairs (needs --threshold).")
-    ] = False,
-    labels: Annotated[
-        str, typer.Option(help="Label source of the baseline communities.")
-    ] = "identifiers",
-    truth: Annotated[str | None, typer.Option(help="Label source of true vendors.")] = "truth",
-    identifier_links: Annotated[
-        bool,
-        typer.Option(
-            "--identifier-links/--no-identifier-links",
-            help="Join the clusters with the identifier communities (shared phones/emails).",
-        ),
-    ] = True,
-    quiet: QuietOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Link ads into vendor clusters: block, score pairs, choose a threshold, cluster."""
-    ws = _open(workspace)
-    if recluster:
-        from vendorlink.resolve.stage import recluster as do_recluster
-
-        if threshold is None:
-            raise VendorlinkError("--recluster needs --threshold")
-        result = do_recluster(
-            ws, threshold, method or "connected_components", label_source=labels,
-            truth_source=truth, identifier_links=identifier_links,
-        )  # fmt: skip
-        _emit(_metric_rows(result, as_json), as_json, "resolve (recluster)")
-        return
-    from vendorlink.resolve.settings import ResolveSettings
-    from vendorlink.resolve.stage import run_resolve
-
-    loaded = ResolveSettings.from_yaml(settings) if settings is not None else None
-    result = run_resolve(
-        ws, loaded, label_source=labels, truth_source=truth, threshold=threshold,
-        method=method, identifier_links=identifier_links, progress=not quiet and not as_json,
-    )  # fmt: skip
-    _emit(_metric_rows(result, as_json), as_json, "resolve")
-
-
-def _metric_rows(result: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    """For tables: the metrics dict of a resolve summary as one row per clustering."""
-    if as_json or not isinstance(result.get("metrics"), dict):
-        return result
-    rows = [{"clustering": name, **values} for name, values in result["metrics"].items()]
-    return {**result, "metrics": rows}
-
-
-@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the data and workspace.")

@@ -33,8 +33,16 @@ def run_demo(
     seed: int = 0,
     progress: bool = True,
     console: Console | None = None,
+    train_model: bool | None = None,
+    encoders: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Generate, ingest, extract, label, split and resolve; print and return a summary."""
+    """Generate, ingest, extract, label, split and resolve; print and return a summary.
+
+    ``train_model``: also train the default multimodal model (frozen encoders) and print its
+    evaluation table (``None``: yes, except for the ``tiny`` preset, which tests use);
+    ``encoders``: its (text, image) encoder names or folders (default MiniLM and
+    EfficientNet-Lite0).
+    """
     from vendorlink.data.synthetic import GeneratorConfig, generate
 
     console = console or Console()
@@ -66,6 +74,20 @@ def run_demo(
         split = make_split(ws, SplitOptions(in_domain="region=South"))
     with step("resolve"):
         resolved = run_resolve(ws, progress=progress)
+    model_summary = None
+    if train_model if train_model is not None else preset != "tiny":
+        from vendorlink.evaluate.demo_model import demo_model_step
+
+        with step("train + evaluate"):
+            model_summary = demo_model_step(ws, encoders=encoders, progress=progress)
+    flag_summary = None
+    if model_summary is not None:  # embeddings are cached now, so the flag model is cheap
+        from vendorlink.flag.demo import demo_flag_step
+
+        with step("flag"):
+            flag_summary = demo_flag_step(
+                ws, data_dir / "truth_ads.parquet", encoders=encoders, progress=progress
+            )
 
     summary = {
         "workspace": str(ws_dir),
@@ -79,6 +101,16 @@ def run_demo(
         "seconds": {k: round(v, 2) for k, v in timings.items()},
     }
     _print_summary(console, summary)
+    if model_summary is not None:
+        from vendorlink.evaluate.demo_model import print_model_summary
+
+        summary["model"] = model_summary
+        print_model_summary(console, model_summary)
+    if flag_summary is not None:
+        from vendorlink.flag.demo import print_flag_summary
+
+        summary["flag"] = flag_summary
+        print_flag_summary(console, flag_summary)
     return summary
 
 

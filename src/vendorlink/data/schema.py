@@ -18,6 +18,9 @@ workspace is readable in one place. Key names and meanings:
 - ``splits``: per split name, each ad's part (train / val / test), domain and vendor scope.
 - ``resolve_pairs``: the scored candidate pairs of the latest resolve run.
 - ``resolve_clusters``: the vendor cluster of each ad from the latest resolve run.
+- ``flags``: per flag model, each ad's probability and decision for each indicator label.
+- ``audit_log``: one row per action of the investigator app (who, when, what: search, view,
+  reveal, export, ingest, predict); written by ``vendorlink serve``.
 """
 
 from __future__ import annotations
@@ -175,5 +178,22 @@ DDL: tuple[str, ...] = (
         run_id VARCHAR NOT NULL,
         ad_id VARCHAR PRIMARY KEY,
         cluster INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS flags (
+        ad_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        label VARCHAR NOT NULL,
+        probability REAL NOT NULL,
+        flagged BOOLEAN NOT NULL,
+        run_id VARCHAR NOT NULL,
+        PRIMARY KEY (model, ad_id, label)
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        client VARCHAR,
+        action VARCHAR NOT NULL,
+        target VARCHAR,
+        detail JSON
     )""",
 )

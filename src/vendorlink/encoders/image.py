@@ -240,6 +240,7 @@ class ImageEncoder(Encoder):
         self._backbone_factory = backbone_factory
         self._calibration_images = list(calibration_images) if calibration_images else None
         self._save_config = save_config
+        self._hf_source: Path | None = None  # the Hugging Face folder it was loaded from
 
     def torch_module(self) -> torch.nn.Module:
         if self._module is None:
@@ -289,14 +290,28 @@ class ImageEncoder(Encoder):
 
     # -- saving -----------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write config.json + model.safetensors; ``load_encoder(folder)`` loads it back."""
-        if self._save_config is None:
-            raise EncoderError(f"{self.name}: saving is supported for EfficientNet-Lite only")
-        from safetensors.torch import save_file
+        """Write the (possibly fine-tuned) model; ``load_encoder(folder)`` loads it back.
 
+        EfficientNet-Lite: config.json + model.safetensors. A Hugging Face vision model: its
+        ``save_pretrained`` folder plus the ``preprocessor_config.json`` it was loaded with.
+        """
         folder = Path(folder)
         if folder.exists() and any(folder.iterdir()):
             raise EncoderError(f"{folder} exists and is not empty; choose a new folder")
+        if self._save_config is None and self._hf_source is not None:
+            from vendorlink.encoders.text import quiet_transformers
+
+            model = self.torch_module().backbone.model  # type: ignore[union-attr]
+            with quiet_transformers():
+                model.save_pretrained(str(folder))  # type: ignore[operator]
+            pre = self._hf_source / "preprocessor_config.json"
+            if pre.is_file():
+                (folder / pre.name).write_bytes(pre.read_bytes())
+            return folder
+        if self._save_config is None:
+            raise EncoderError(f"{self.name}: this image encoder cannot be saved")
+        from safetensors.torch import save_file
+
         folder.mkdir(parents=True, exist_ok=True)
         net = self.torch_module().backbone.net  # type: ignore[union-attr]
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -448,7 +463,7 @@ def _load_hf_vision(
         dim = int(backbone.eval()(probe).shape[-1])
     files = [path / "config.json", *weights] + ([pre_path] if pre_path.is_file() else [])
     options.setdefault("int8_method", "dynamic")
-    return ImageEncoder(
+    encoder = ImageEncoder(
         model_id=path.name,
         sha=fingerprint(files),
         dim=dim,
@@ -457,6 +472,8 @@ def _load_hf_vision(
         normalize=normalize,
         **options,
     )
+    encoder._hf_source = path
+    return encoder
 
 
 def _hf_preprocess(pre: dict[str, Any], config: dict[str, Any]) -> ImagePreprocess:

@@ -24,7 +24,15 @@ from vendorlink.errors import InputError
 from vendorlink.link.index import EmbeddingIndex, IndexKind
 from vendorlink.models.multimodal import WEIGHTS_FILE, VendorModel
 
-__all__ = ["LinkHit", "build_link_index", "embed_workspace_ads", "index_folder", "link_ad"]
+__all__ = [
+    "LinkHit",
+    "build_link_index",
+    "embed_workspace_ads",
+    "ensure_link_index",
+    "index_folder",
+    "link_ad",
+    "search_vector",
+]
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,34 @@ def _n_ads(workspace: Workspace, con: duckdb.DuckDBPyConnection | None) -> int:
         return int(c.execute("SELECT count(*) FROM ads").fetchall()[0][0])
 
 
+def ensure_link_index(
+    workspace: Workspace,
+    model_folder: str | Path,
+    *,
+    kind: IndexKind = "auto",
+    con: duckdb.DuckDBPyConnection | None = None,
+    progress: bool = False,
+) -> Path:
+    """The model's saved index folder, (re)built when missing or stale.
+
+    Stale: built from other weights (fingerprint of ``model.safetensors``), for another
+    number of ads, or without its ``embeddings.npy``. Later calls reuse the saved index.
+    """
+    model_folder = Path(model_folder)
+    folder = index_folder(workspace, model_folder)
+    meta = EmbeddingIndex.read_meta(folder)
+    stale = (
+        not meta
+        or meta.get("model_fingerprint") != _fingerprint(model_folder)
+        or meta.get("n_ads_in_workspace") != _n_ads(workspace, con)
+        or not (folder / "embeddings.npy").is_file()
+        or (kind != "auto" and meta.get("kind") != kind)
+    )
+    if stale:
+        build_link_index(workspace, model_folder, kind=kind, con=con, progress=progress)
+    return folder
+
+
 def link_ad(
     workspace: Workspace,
     model_folder: str | Path,
@@ -164,16 +200,7 @@ def link_ad(
 ) -> list[LinkHit]:
     """The ``k`` ads most similar to ``ad_id`` under the model (the ad itself excluded)."""
     model_folder = Path(model_folder)
-    folder = index_folder(workspace, model_folder)
-    meta = EmbeddingIndex.read_meta(folder)
-    stale = (
-        not meta
-        or meta.get("model_fingerprint") != _fingerprint(model_folder)
-        or meta.get("n_ads_in_workspace") != _n_ads(workspace, con)
-        or not (folder / "embeddings.npy").is_file()
-    )
-    if stale:
-        build_link_index(workspace, model_folder, kind=kind, con=con)
+    folder = ensure_link_index(workspace, model_folder, kind=kind, con=con)
     index = EmbeddingIndex.load(folder)
     position = {a: i for i, a in enumerate(index.ids)}
     if ad_id not in position:
@@ -183,10 +210,17 @@ def link_ad(
         )
     vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
     query = np.asarray(vectors[position[ad_id]])[None, :]
-    ids, scores = index.search(query, k + 1)
+    return search_vector(index, query, k, exclude=ad_id)
+
+
+def search_vector(
+    index: EmbeddingIndex, query: np.ndarray, k: int, exclude: str | None = None
+) -> list[LinkHit]:
+    """Top ``k`` hits of one query vector (``(1, dim)``), ``exclude`` left out."""
+    ids, scores = index.search(query, k + (exclude is not None))
     hits: list[LinkHit] = []
     for other, score in zip(ids[0], scores[0], strict=True):
-        if other is None or other == ad_id:
+        if other is None or other == exclude:
             continue
         hits.append(LinkHit(rank=len(hits) + 1, ad_id=str(other), score=float(score)))
     return hits[:k]

@@ -27,8 +27,8 @@ class ClassificationHead(nn.Module):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if num_classes < 1:  # 1: a single sigmoid output (one-label multi-label heads)
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         layers: list[nn.Module] = []
         width = in_dim
         for hidden in hidden_dims:

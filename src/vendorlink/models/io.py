@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vendorlink.atomic import check_target, new_staging_folder, publish_folder
 
@@ -33,8 +34,13 @@ def save_model(
     *,
     overwrite: bool = True,
     extra_files: dict[str, str] | None = None,
+    writers: dict[str, Callable[[Path], Any]] | None = None,
 ) -> Path:
-    """Write the model folder atomically; ``extra_files`` maps file names to text contents."""
+    """Write the model folder atomically; ``extra_files`` maps file names to text contents.
+
+    ``writers`` maps sub-folder names to functions that write into that (new) folder, e.g.
+    ``{"text_encoder": encoder.save}`` for a model whose encoders were fine-tuned.
+    """
     from safetensors.torch import save_file
 
     from vendorlink.models.multimodal import CONFIG_FILE, LABELS_FILE, WEIGHTS_FILE
@@ -50,6 +56,8 @@ def save_model(
         (tmp / LABELS_FILE).write_text(labels, encoding="utf-8")
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
+        for name, write in (writers or {}).items():
+            write(tmp / name)
         publish_folder(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vendorlink.models.fusion import Projection, make_fusion
@@ -50,6 +51,9 @@ class ModelConfig:
     ``num_classes = 0`` builds no classification head (embedding only). ``embedding_dim =
     None`` keeps the fused width. ``text_encoder`` / ``image_encoder`` record the names of
     the encoders whose vectors the model takes (provenance; checked by the caller).
+    ``metric_projection > 0`` adds a SimCLR-style projection head (``Linear, GELU, Linear``
+    of that width) whose L2-normalised output, ``"metric"``, is what the metric losses
+    (SupCon, triplet) see during training; retrieval still uses ``"embedding"``.
     """
 
     modality: ModelModality = "multimodal"
@@ -64,6 +68,7 @@ class ModelConfig:
     layer_norm: bool = True
     text_encoder: str = ""
     image_encoder: str = ""
+    metric_projection: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -105,7 +110,8 @@ class VendorModel(nn.Module):
 
     ``forward(text=None, image=None, has_text=None, has_image=None)`` returns a dict with
     ``"embedding"`` ``(N, embedding_dim)`` L2-normalised, ``"fused"`` (before the heads) and,
-    when the model has a classification head, ``"logits"`` ``(N, num_classes)``.
+    when the model has a classification head, ``"logits"`` ``(N, num_classes)``, and with a
+    metric projection ``"metric"`` (the metric losses' view).
     ``vendors`` is the vendor label of each class index (``labels.json``).
     """
 
@@ -133,6 +139,12 @@ class VendorModel(nn.Module):
             self.fusion = fusion
             width = fusion.out_dim
         self.embedding_head = EmbeddingHead(width, config.embedding_dim)
+        self.metric_head: nn.Module | None = None
+        if config.metric_projection:
+            hidden = config.metric_projection
+            self.metric_head = nn.Sequential(
+                nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, hidden)
+            )
         self.classifier: ClassificationHead | None = None
         if config.num_classes:
             self.classifier = ClassificationHead(
@@ -165,6 +177,8 @@ class VendorModel(nn.Module):
     ) -> dict[str, Tensor]:
         fused = self._fuse(text, image, has_text, has_image)
         out = {"fused": fused, "embedding": self.embedding_head(fused)}
+        if self.metric_head is not None:
+            out["metric"] = F.normalize(self.metric_head(fused), dim=-1)
         if self.classifier is not None:
             out["logits"] = self.classifier(fused)
         return out

@@ -31,6 +31,8 @@ from vendorlink.errors import InputError
 from vendorlink.resolve.records import RecordTable
 from vendorlink.resolve.settings import BlockingRule
 
+DUCKDB_MEMORY_LIMIT = "4GB"
+
 # ---- soundex, registered as a DuckDB function for exact-key rules -------------------------
 _SOUNDEX_CODES = {
     ch: digit
@@ -145,29 +147,50 @@ def _cap(max_df: float, n: int) -> int:
 
 
 def _values_sql(rule: BlockingRule, kind: str, table: str) -> str:
-    """``(rid, src, tok)`` rows: one per distinct value of the rule's field per record."""
+    """``(rid, src, tok)`` rows: one per distinct value of the rule's field per record.
+
+    For text, ``table`` is the rule's n-gram table (``rid, src, tok``) from the text index.
+    """
     if kind == "text":
-        col = f'"{rule.field}__{rule.ngram}"'
-        return f"SELECT DISTINCT rid, src, unnest({col}) AS tok FROM {table}"
+        return f"SELECT rid, src, tok FROM {table}"
     if kind in ("string_list", "hash_list"):
         return f'SELECT DISTINCT rid, src, unnest("{rule.field}") AS tok FROM {table}'
     return f'SELECT rid, src, "{rule.field}" AS tok FROM {table} WHERE "{rule.field}" IS NOT NULL'
 
 
 def _shared_sql(rule: BlockingRule, kind: str, table: str, n: int, link_only: bool) -> str:
+    """All pairs within blocks of at most ``max_df`` records; with ``window`` > 0, blocks of
+    up to ``window_max_df`` records pair each record with the ``window`` records that follow
+    it in record order (sorted neighbourhood: linear in the block size)."""
     cap = _cap(rule.max_df, n)
+    wcap = max(cap, _cap(rule.window_max_df, n)) if rule.window > 0 else cap
     limit = ""
     if rule.max_tokens_per_record:
         k = int(rule.max_tokens_per_record)
         limit = f"QUALIFY row_number() OVER (PARTITION BY t.rid ORDER BY d.n, t.tok) <= {k}"
+    pairs = f"""
+        SELECT a.rid AS l, b.rid AS r
+        FROM (SELECT * FROM kept WHERE n <= {cap}) a
+        JOIN (SELECT * FROM kept WHERE n <= {cap}) b
+          ON a.tok = b.tok AND {_pair_condition("a", "b", link_only)}"""
+    if wcap > cap:
+        pairs += f"""
+        UNION ALL
+        SELECT a.rid AS l, b.rid AS r
+        FROM (SELECT * FROM pos WHERE n > {cap}) a CROSS JOIN range(1, {int(rule.window) + 1}) w(k)
+        JOIN (SELECT * FROM pos WHERE n > {cap}) b ON a.tok = b.tok AND b.p = a.p + w.k
+        {"WHERE a.src <> b.src" if link_only else ""}"""
     return f"""
         WITH toks AS ({_values_sql(rule, kind, table)}),
         df AS (
-            SELECT tok, count(*) AS n FROM toks GROUP BY tok HAVING count(*) BETWEEN 2 AND {cap}
+            SELECT tok, count(*) AS n FROM toks GROUP BY tok HAVING count(*) BETWEEN 2 AND {wcap}
         ),
-        kept AS (SELECT t.rid, t.src, t.tok FROM toks t JOIN df d USING (tok) {limit})
-        SELECT DISTINCT a.rid AS l, b.rid AS r
-        FROM kept a JOIN kept b ON a.tok = b.tok AND {_pair_condition("a", "b", link_only)}
+        kept AS (SELECT t.rid, t.src, t.tok, d.n FROM toks t JOIN df d USING (tok) {limit}),
+        pos AS (
+            SELECT *, row_number() OVER (PARTITION BY tok ORDER BY rid) AS p FROM kept
+            WHERE n > {cap}
+        )
+        SELECT DISTINCT l, r FROM ({pairs})
     """
 
 
@@ -239,6 +262,14 @@ def knn_pairs(
     return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 
 
+def _ngram_rows(records: RecordTable, rule: BlockingRule) -> pa.Table:
+    """``(rid, src, tok)`` rows of a text rule: each record's distinct n-gram ids."""
+    mat = records.text_index(rule.field or "").ngram_matrix(rule.ngram)
+    rid = np.repeat(np.arange(len(records), dtype=np.int64), np.diff(mat.indptr))
+    src = np.zeros(len(rid), np.int32) if records.sources is None else records.sources[rid]
+    return pa.table({"rid": rid, "src": src, "tok": mat.indices.astype(np.int64)})
+
+
 # ---- the blocking step --------------------------------------------------------------------
 def n_possible_pairs(records: RecordTable, link_only: bool) -> int:
     n = len(records)
@@ -294,7 +325,11 @@ def block(
     if link_only and records.sources is None:
         raise InputError("link_only blocking needs records with a source column")
     own = con is None
-    con = con or duckdb.connect()
+    if con is None:
+        con = duckdb.connect()
+        # bounded memory: DuckDB spills joins to disk past this (its default is 80% of RAM)
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute("SET preserve_insertion_order = false")
     register_functions(con)
     tag = uuid.uuid4().hex[:8]
     table = f"_vl_records_{tag}"
@@ -302,6 +337,7 @@ def block(
     names += [name for name in records.specs if records.kind(name) != "embedding"]
     con.register(table, records.to_arrow(list(dict.fromkeys(names))))
     n = len(records)
+    ngram_tables: list[str] = []
     rule_tables: list[str] = []
     seconds: list[float] = []
     try:
@@ -319,6 +355,11 @@ def block(
                     sql = _exact_sql(rule, table, link_only)
                 elif rule.kind == "hash_bands":
                     sql = _hash_bands_sql(rule, table, n, link_only)
+                elif records.kind(rule.field or "") == "text":
+                    ngrams = f"_vl_ngrams_{tag}_{i}"
+                    con.register(ngrams, _ngram_rows(records, rule))
+                    ngram_tables.append(ngrams)
+                    sql = _shared_sql(rule, "text", ngrams, n, link_only)
                 else:
                     sql = _shared_sql(rule, records.kind(rule.field or ""), table, n, link_only)
                 try:
@@ -340,6 +381,8 @@ def block(
         for t in rule_tables:
             con.execute(f"DROP TABLE IF EXISTS {t}")
         con.unregister(table)
+        for t in ngram_tables:
+            con.unregister(t)
         if own:
             con.close()
     pairs = CandidatePairs(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vendorlink.resolve.clustering import Clusters
     from vendorlink.resolve.match import MatchEvaluation
     from vendorlink.resolve.pipeline import ResolveResult
-    from vendorlink.resolve.threshold import ThresholdChoice, ThresholdCurve
+    from vendorlink.resolve.threshold import HoldoutCurve, ThresholdChoice, ThresholdCurve
     from vendorlink.resolve.training_pairs import SamplingReport
 
 
@@ -149,6 +149,25 @@ def threshold_chart(curve: ThresholdCurve, choice: ThresholdChoice | None, path:
         ax3.set_ylabel("F1")
         ax3.legend(loc="lower center", fontsize=8)
     axes[-1, 0].set_xlabel("match threshold")
+    return _save(fig, path)
+
+
+def holdout_chart(curve: HoldoutCurve, choice: ThresholdChoice, path: Path) -> Path:
+    """B-cubed scores of the identifier-joined clusters with hidden identifiers (the
+    label-free link threshold)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(curve.thresholds, curve.bcubed_f1, color="#55a868", label="B-cubed F1")
+    ax.plot(curve.thresholds, curve.bcubed_precision, color="#4c72b0", label="precision")
+    ax.plot(curve.thresholds, curve.bcubed_recall, color="#c44e52", label="recall")
+    ax.axvline(choice.threshold, color="k", ls="--", lw=1)
+    ax.set_xlabel("link threshold")
+    ax.set_ylabel("against identifier communities")
+    ax.set_title(
+        f"Link threshold: {curve.hide_fraction:.0%} of identifiers hidden; chosen "
+        f"{choice.threshold:g}"
+    )
+    ax.legend(loc="lower left", fontsize=8)
     return _save(fig, path)
 
 

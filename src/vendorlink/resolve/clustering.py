@@ -278,3 +278,21 @@ class ScoredPairs:
             scores=table.column("score").to_numpy(),
             ids=np.array(ids, dtype=object),
         )
+
+
+def one_to_one(left: np.ndarray, right: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Greedy one-to-one matching: a mask keeping, in descending score order, each edge
+    whose two records are both still unmatched (ties: the earlier edge).
+
+    For linking two sources that each hold an entity at most once (two restaurant guides,
+    two registers), a record links to at most one record of the other source.
+    """
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype=np.float64)))
+    used: set[int] = set()
+    keep = np.zeros(len(scores), dtype=bool)
+    for i in order.tolist():
+        a, b = int(left[i]), int(right[i])
+        if a not in used and b not in used:
+            keep[i] = True
+            used.update((a, b))
+    return keep

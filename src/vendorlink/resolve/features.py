@@ -35,6 +35,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from vendorlink.resolve.records import RecordTable, count_special_chars
 from vendorlink.resolve.settings import Comparison
+from vendorlink.resolve.textindex import MAX_SEQUENCE
 
 MAX_HASHES = 16
 _LCS_CHUNK = 2048
@@ -110,6 +111,11 @@ def _sequences(
     records: RecordTable, name: str, unit: str, max_len: int
 ) -> tuple[np.ndarray, np.ndarray]:
     def build() -> tuple[np.ndarray, np.ndarray]:
+        if unit != "char" and max_len <= MAX_SEQUENCE and records.kind(name) == "text":
+            index = records.text_index(name)
+            width = max(int(index.lengths.max(initial=0)), 1)
+            lengths = np.minimum(index.lengths, max_len)
+            return np.ascontiguousarray(index.sequences[:, : min(width, max_len)]), lengths
         if unit == "char":
             seqs = [[ord(ch) for ch in (s or "").lower()[:max_len]] for s in records.values[name]]
         else:
@@ -144,8 +150,12 @@ def _text_counts(records: RecordTable, name: str, what: str) -> np.ndarray:
         texts = records.values[name]
         if what == "special_chars":
             vals = [count_special_chars(t or "") for t in texts]
+        elif what == "unique_tokens" and records.kind(name) == "text":
+            vals = np.diff(records.text_index(name).unigrams.indptr)
         elif what == "unique_tokens":
             vals = [len(set(t)) for t in records.tokens(name)]
+        elif what == "tokens" and records.kind(name) == "text":
+            vals = records.text_index(name).n_tokens
         elif what == "tokens":
             vals = [len(t) for t in records.tokens(name)]
         elif what == "chars":

@@ -129,6 +129,16 @@ def _importances(
         return model.feature_importance(X, y) if X is not None else None
 
 
+_FEATURE_STATE: list[Any] = []
+
+
+def _features_of(bounds: tuple[int, int]) -> np.ndarray:
+    """Features of candidate pairs ``bounds`` (in a forked worker of :meth:`Resolver.score`)."""
+    resolver, records, left, right = _FEATURE_STATE
+    a, b = bounds
+    return resolver.features(records, left[a:b], right[a:b])
+
+
 class Resolver:
     """Fit and apply a resolve pipeline described by one settings object."""
 
@@ -156,7 +166,9 @@ class Resolver:
 
     # ---- steps --------------------------------------------------------------------------
     def records(self, frame: pd.DataFrame) -> RecordTable:
-        return RecordTable.from_frame(frame, self.settings)
+        records = RecordTable.from_frame(frame, self.settings)
+        records.workers = self.settings.workers
+        return records
 
     def block(self, records: RecordTable) -> tuple[CandidatePairs, BlockingReport]:
         self._say(f"blocking {len(records)} records with {len(self.settings.blocking)} rules")
@@ -225,11 +237,27 @@ class Resolver:
         self._say(f"scoring {len(candidates)} candidate pairs")
         scores = np.empty(len(candidates), dtype=np.float32)
         step = self.settings.batch_size
-        for s in range(0, len(candidates), step):
-            X = self.features(
-                records, candidates.left[s : s + step], candidates.right[s : s + step]
-            )
-            scores[s : s + step] = self.match_function.match_probability(X)
+        workers = self.settings.workers
+        if workers > 1 and len(candidates) > 4 * step:
+            # features in forked processes (the record table's caches are built first and
+            # shared copy-on-write); the model predicts here, with its own threads
+            self.features(records, candidates.left[:10], candidates.right[:10])
+            ranges = [(s, min(s + step, len(candidates))) for s in range(0, len(candidates), step)]
+            _FEATURE_STATE[:] = [self, records, candidates.left, candidates.right]
+            try:
+                import multiprocessing as mp
+
+                with mp.get_context("fork").Pool(workers) as pool:
+                    for (a, b), X in zip(ranges, pool.imap(_features_of, ranges), strict=True):
+                        scores[a:b] = self.match_function.match_probability(X)
+            finally:
+                _FEATURE_STATE.clear()
+        else:
+            for s in range(0, len(candidates), step):
+                X = self.features(
+                    records, candidates.left[s : s + step], candidates.right[s : s + step]
+                )
+                scores[s : s + step] = self.match_function.match_probability(X)
         return ScoredPairs(candidates.left, candidates.right, scores, records.ids)
 
     def complete_components(

@@ -32,6 +32,7 @@ from scipy import sparse
 
 from vendorlink.errors import InputError
 from vendorlink.resolve.settings import FieldSpec, ResolveSettings
+from vendorlink.resolve.textindex import TextIndex, build_text_index
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -41,9 +42,12 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text.lower()) if text else []
 
 
+_SPECIAL = re.compile(r"[^\w\s]|_")
+
+
 def count_special_chars(text: str) -> int:
     """Characters that are neither letters, digits nor whitespace (emoji, punctuation)."""
-    return sum(1 for ch in text if not (ch.isalnum() or ch.isspace()))
+    return len(_SPECIAL.findall(text)) if text else 0
 
 
 @dataclass
@@ -56,6 +60,7 @@ class RecordTable:
     sources: np.ndarray | None = None  # int code per record (link_only)
     source_names: list[str] = field(default_factory=list)
     labels: np.ndarray | None = None  # true entity label per record (object, None if unknown)
+    workers: int = 1  # processes for heavy per-record work (the text index)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -129,6 +134,33 @@ class RecordTable:
             labels=None if self.labels is None else self.labels[rows],
         )
 
+    @classmethod
+    def concat(cls, tables: Sequence[RecordTable]) -> RecordTable:
+        """The records of ``tables`` one after another (same fields; caches start empty)."""
+        if not tables:
+            raise InputError("nothing to concatenate")
+        first = tables[0]
+        values: dict[str, Any] = {}
+        for name in first.specs:
+            parts = [t.values[name] for t in tables]
+            if isinstance(parts[0], np.ndarray) and parts[0].ndim == 2:  # embeddings
+                width = max(p.shape[1] for p in parts)
+                parts = [p if p.shape[1] == width else _nan_rows(p, width) for p in parts]
+                values[name] = np.concatenate(parts)
+            elif isinstance(parts[0], np.ndarray):
+                values[name] = np.concatenate(parts)
+            else:
+                values[name] = [x for p in parts for x in p]
+        labels = None
+        if all(t.labels is not None for t in tables):
+            labels = np.concatenate([t.labels for t in tables])
+        return cls(
+            ids=np.concatenate([t.ids for t in tables]),
+            specs=dict(first.specs),
+            values=values,
+            labels=labels,
+        )
+
     # ---- derived, cached per field ------------------------------------------------------
     def kind(self, name: str) -> str:
         if name not in self.specs:
@@ -140,6 +172,13 @@ class RecordTable:
         key = ("tokens", name)
         if key not in self._cache:
             self._cache[key] = [tokenize(t or "") for t in self.values[name]]
+        return self._cache[key]
+
+    def text_index(self, name: str) -> TextIndex:
+        """The compact n-gram / token index of a text field (built once, in chunks)."""
+        key = ("text_index", name)
+        if key not in self._cache:
+            self._cache[key] = build_text_index(self.values[name], workers=self.workers)
         return self._cache[key]
 
     def ngrams(self, name: str, n: int) -> list[list[str]]:
@@ -167,6 +206,8 @@ class RecordTable:
         if key in self._cache:
             return self._cache[key]
         kind = self.kind(name)
+        if kind == "text" and not char and n in (1, 2):
+            return self.text_index(name).ngram_matrix(n)
         if char:
             items: list[Any] = [_char_ngrams((s or "").lower(), n) for s in self.values[name]]
         elif kind == "text":
@@ -212,8 +253,8 @@ class RecordTable:
     def to_arrow(self, names: Sequence[str] | None = None) -> pa.Table:
         """An Arrow table for DuckDB: ``rid``, ``record_id``, ``src``, ``label`` and fields.
 
-        Text fields also get ``{name}__1`` / ``{name}__2`` (distinct unigrams / bigrams);
-        hash lists become ``UBIGINT[]``; embeddings are left out (blocked with FAISS).
+        Text n-grams are not included (blocking reads them from :meth:`text_index`); hash
+        lists become ``UBIGINT[]``; embeddings are left out (blocked with FAISS).
         """
         n = len(self)
         cols: dict[str, pa.Array] = {
@@ -226,11 +267,7 @@ class RecordTable:
         }
         for name in names if names is not None else list(self.specs):
             kind, v = self.kind(name), self.values[name]
-            if kind == "text":
-                cols[name] = pa.array(list(v), pa.string())
-                cols[f"{name}__1"] = pa.array(self.ngrams(name, 1), pa.list_(pa.string()))
-                cols[f"{name}__2"] = pa.array(self.ngrams(name, 2), pa.list_(pa.string()))
-            elif kind in ("string", "category"):
+            if kind == "text" or kind in ("string", "category"):
                 cols[name] = pa.array(list(v), pa.string())
             elif kind == "number":
                 cols[name] = pa.array(v, pa.float64(), mask=np.isnan(v))
@@ -243,6 +280,13 @@ class RecordTable:
             elif kind == "hash_list":
                 cols[name] = pa.array([x.tolist() for x in v], pa.list_(pa.uint64()))
         return pa.table(cols)
+
+
+def _nan_rows(matrix: np.ndarray, width: int) -> np.ndarray:
+    """An all-missing embedding block (a table whose records have no vector) at ``width``."""
+    if not np.isnan(matrix).all():
+        raise InputError(f"embeddings of width {matrix.shape[1]} and {width} cannot be joined")
+    return np.full((len(matrix), width), np.nan, dtype=np.float32)
 
 
 # ---- normalisation ------------------------------------------------------------------------

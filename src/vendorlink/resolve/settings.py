@@ -27,6 +27,7 @@ all of this and names the offending entry.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,13 @@ class BlockingRule:
     - ``rare_tokens``: records share a word n-gram (``ngram`` 1 or 2) of text ``field`` whose
       document frequency is between 2 and ``max_df`` (an int, or a fraction of records when
       below 1); ``max_tokens_per_record`` keeps only each record's rarest n-grams.
+      With ``window`` > 0, an n-gram shared by more than ``max_df`` but at most
+      ``window_max_df`` records (an int, or a fraction of records below 1, so the cap
+      scales with the data) pairs each record with the next ``window`` records holding it
+      (sorted neighbourhood): linear in the block size, and transitive clustering joins
+      the chain.
     - ``shared_values``: records share a value of list ``field`` (at most ``max_df`` records
-      per value).
+      per value; ``window`` / ``window_max_df`` as for ``rare_tokens``).
     - ``hash_bands``: records have image hashes within Hamming distance ``max_hamming``; the
       64-bit hash is cut into ``bands`` bands and hashes sharing a band are verified (LSH).
       Every pair within ``bands - 1`` bits is found; farther pairs only if a band agrees.
@@ -123,6 +129,8 @@ class BlockingRule:
     ngram: int = 1
     max_df: float = 50
     max_tokens_per_record: int | None = None
+    window: int = 0
+    window_max_df: float = 0.001
     bands: int = 4
     max_hamming: int = 8
     k: int = 10
@@ -219,7 +227,8 @@ class ThresholdSettings:
     there are labels and ``knee`` otherwise. The bound is ``max_component_size`` or, when
     unset, the larger of ``min_component_bound`` and ``max_component_fraction`` of the
     sampled records. The curve is computed on ``sample_size`` random records (Nagpal used
-    10,000).
+    10,000). ``holdout_fraction``: the share of ads whose identifiers are hidden when the
+    link threshold of clusters joined with identifier communities is chosen.
     """
 
     method: str = "auto"
@@ -229,6 +238,7 @@ class ThresholdSettings:
     min_component_bound: int = 25
     sample_size: int | None = 10000
     n_grid: int = 99
+    holdout_fraction: float = 0.3
 
 
 @dataclass
@@ -262,6 +272,7 @@ class ResolveSettings:
     source_column: str | None = None
     label_column: str | None = None
     batch_size: int = 50000
+    workers: int = 1
     seed: int = 0
 
     # ---- lookup -------------------------------------------------------------------------
@@ -445,11 +456,19 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 # ---- presets ------------------------------------------------------------------------------
-def ads_settings(*, with_images: bool = True, with_embeddings: bool = False) -> ResolveSettings:
+def ads_settings(
+    *,
+    with_images: bool = True,
+    with_embeddings: bool = False,
+    embedding_fields: Sequence[str] = (),
+) -> ResolveSettings:
     """Nagpal et al.'s pipeline for ads: rare unigram / bigram / image blocks, Table 2 features.
 
     Text is the *masked* text (phone numbers and emails replaced), so text features cannot
-    leak the proxy label. Shared phones are the proxy and never a feature.
+    leak the proxy label. Shared phones are the proxy and never a feature. Each of
+    ``embedding_fields`` (e.g. ``text_embedding``, ``image_embedding`` from
+    :mod:`vendorlink.resolve.embeddings`; ``with_embeddings``: one field ``embedding``) adds
+    a cosine feature, and text embeddings a kNN blocking rule (FAISS).
     """
     fields_ = [
         FieldSpec("text", "text"),
@@ -463,11 +482,15 @@ def ads_settings(*, with_images: bool = True, with_embeddings: bool = False) -> 
         FieldSpec("city", "category"),
         FieldSpec("region", "category"),
     ]
+    # rare n-grams pair all holders; commoner ones (up to 1% of the records: the cap grows
+    # with the data) pair each holder with the next two (sorted neighbourhood)
     blocking = [
-        BlockingRule("rare_tokens", "text", ngram=1, max_df=20, max_tokens_per_record=20),
-        BlockingRule("rare_tokens", "text", ngram=2, max_df=20, max_tokens_per_record=20),
-        BlockingRule("shared_values", "names", max_df=50),
-    ]
+        BlockingRule("rare_tokens", "text", ngram=1, max_df=20, max_tokens_per_record=20,
+                     window=2, window_max_df=0.01),
+        BlockingRule("rare_tokens", "text", ngram=2, max_df=20, max_tokens_per_record=20,
+                     window=2, window_max_df=0.01),
+        BlockingRule("shared_values", "names", max_df=50, window=2, window_max_df=0.01),
+    ]  # fmt: skip
     comparisons = [
         Comparison("exact", "region"),
         Comparison("exact", "city"),
@@ -495,10 +518,12 @@ def ads_settings(*, with_images: bool = True, with_embeddings: bool = False) -> 
             Comparison("shared_count", "image_hashes"),
             Comparison("min_hamming", "image_hashes"),
         ]
-    if with_embeddings:
-        fields_.append(FieldSpec("embedding", "embedding"))
-        blocking.append(BlockingRule("knn", "embedding", k=10, min_cosine=0.5))
-        comparisons.append(Comparison("cosine", "embedding"))
+    names = list(embedding_fields) or (["embedding"] if with_embeddings else [])
+    for name in names:
+        fields_.append(FieldSpec(name, "embedding"))
+        if name != "image_embedding":  # image hashes already block near-identical pictures
+            blocking.append(BlockingRule("knn", name, k=10, min_cosine=0.5))
+        comparisons.append(Comparison("cosine", name))
     return ResolveSettings(
         fields=fields_,
         blocking=blocking,
@@ -507,3 +532,27 @@ def ads_settings(*, with_images: bool = True, with_embeddings: bool = False) -> 
         training=TrainingSettings(proxy_field="phones", text_field="text"),
         record_id="ad_id",
     ).validate()
+
+
+def text_ads_settings() -> ResolveSettings:
+    """Text-only ads at any scale (the scaling benchmark): blocking caps that scale with N.
+
+    Rare unigrams and bigrams (each record's rarest ones) pair all records of blocks of up
+    to 20 / 6 records; commoner n-grams, up to 1% of the records, pair each record with
+    the next two holding them (sorted neighbourhood), so the pairs stay linear in N while
+    large vendors stay connected. The costly ``token_set_ratio`` comparison is left out;
+    the model is histogram gradient boosting (fast to score tens of millions of pairs).
+    """
+    base = ads_settings(with_images=False)
+    base.blocking = [
+        BlockingRule("rare_tokens", "text", ngram=1, max_df=20, max_tokens_per_record=10,
+                     window=2, window_max_df=0.01),
+        BlockingRule("rare_tokens", "text", ngram=2, max_df=6, max_tokens_per_record=10,
+                     window=2, window_max_df=0.01),
+        BlockingRule("shared_values", "names", max_df=20, window=2, window_max_df=0.01),
+    ]  # fmt: skip
+    base.comparisons = [c for c in base.comparisons if c.kind != "token_set_ratio"]
+    base.model = ModelSettings("gradient_boosting", {"max_iter": 200, "learning_rate": 0.1})
+    base.threshold.sample_size = None
+    base.threshold.n_grid = 19
+    return base.validate()

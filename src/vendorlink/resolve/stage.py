@@ -13,9 +13,12 @@ threshold, clustering) and writes, in one workspace run:
 Both tables hold the latest run only. With ``identifier_links`` (the default) the final
 clusters join the match-function clusters with the identifier communities (ads sharing a
 phone or email, label source ``identifiers``): shared identifiers are the strongest
-evidence an analyst has, and the match function only has to add the links they miss, so
-its edges are then held to the stricter ``link_threshold`` (default
-``max(chosen threshold, IDENTIFIER_LINK_THRESHOLD)``). When a truth label source exists
+evidence an analyst has, and the match function only has to add the links they miss. One
+false match edge now merges two whole communities, so the match edges are held to a
+``link_threshold`` chosen label-free (unless given): the threshold whose joined clusters
+best rebuild the identifier communities when 30% of the ads with an identifier have it
+hidden (:func:`~vendorlink.resolve.threshold.identifier_holdout_curve`; the true vendors
+are never used). When a truth label source exists
 (``truth`` on generated data), the summary scores the final clusters (``resolve``), the
 match-function clusters alone (``match_only``) and, as the baseline, the identifier
 communities (``identifiers_baseline``; ads without one are singletons).
@@ -26,7 +29,6 @@ re-scoring.
 from __future__ import annotations
 
 import copy
-import html
 import json
 import shutil
 import time
@@ -42,17 +44,15 @@ from vendorlink.data.store import insert_arrow, scalar
 from vendorlink.data.workspace import Workspace
 from vendorlink.errors import InputError, StageOrderError
 from vendorlink.resolve.blocking import blocking_report
-from vendorlink.resolve.clustering import Clusters, ScoredPairs, connected_components
+from vendorlink.resolve.clustering import Clusters, ScoredPairs
+from vendorlink.resolve.embeddings import add_cached_embeddings
+from vendorlink.resolve.identifiers import join_with_identifiers, merge_labelings
 from vendorlink.resolve.metrics import cluster_metrics
 from vendorlink.resolve.pipeline import Resolver, ResolveResult, _json_default
 from vendorlink.resolve.records import RecordTable, ads_frame
 from vendorlink.resolve.settings import CLUSTERING_METHODS, ResolveSettings, ads_settings
 
 REPORT_DIR = "resolve"
-# Match edges joined with identifier communities are held to at least this threshold.
-# Picked from threshold sweeps against the true vendors of the generated small and
-# matched presets (best B-cubed F1 near 0.9 on both); a label-free rule is future work.
-IDENTIFIER_LINK_THRESHOLD = 0.9
 METRIC_KEYS = (
     "bcubed_precision", "bcubed_recall", "bcubed_f1",
     "pairwise_precision", "pairwise_recall", "pairwise_f1", "ari", "nmi",
@@ -73,19 +73,6 @@ def baseline_labels(ids: np.ndarray, labels: dict[str, str]) -> np.ndarray:
     return np.array(
         [f"c:{labels[a]}" if a in labels else f"s:{a}" for a in ids.tolist()], dtype=object
     )
-
-
-def merge_labelings(*labelings: np.ndarray) -> np.ndarray:
-    """Connected components of "same label in any labeling" (cluster ids by size)."""
-    n = len(labelings[0])
-    lefts, rights = [], []
-    for lab in labelings:
-        codes, _ = pd.factorize(pd.Series(np.asarray(lab, dtype=object)))
-        order = np.argsort(codes, kind="stable")
-        same = codes[order][1:] == codes[order][:-1]
-        lefts.append(order[:-1][same])
-        rights.append(order[1:][same])
-    return connected_components(n, np.concatenate(lefts), np.concatenate(rights))
 
 
 def _link_identifiers(clusters: Clusters, baseline: dict[str, str], threshold: float) -> Clusters:
@@ -148,8 +135,14 @@ def run_resolve(
     link_threshold: float | None = None,
     charts: bool = True,
     progress: bool = False,
+    embeddings: bool = True,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Resolve the ads of ``workspace`` into vendor clusters; returns the run summary.
+
+    With ``embeddings`` and no ``settings``, cached link embeddings of the workspace (text
+    and image vectors, :mod:`vendorlink.resolve.embeddings`) become kNN blocking and cosine
+    features; without a cache the run uses text, fields and image hashes only.
 
     ``settings`` defaults to :func:`~vendorlink.resolve.settings.ads_settings`; a given
     ``threshold`` fixes the match threshold and ``method`` the clustering method.
@@ -157,8 +150,10 @@ def run_resolve(
     ``truth_source`` the true vendors for metrics (skipped when that source is empty).
     The match function never sees either: it is trained from shared phones, which are
     not one of its features. ``identifier_links`` joins the clusters with the identifier
-    communities, the match edges then taken at ``link_threshold`` (module doc).
+    communities, the match edges then taken at ``link_threshold`` (given, else chosen
+    label-free: module doc). ``workers`` processes tokenise and compute pair features.
     """
+    default_settings = settings is None
     settings = _effective_settings(settings, threshold, method)
     say = (lambda m: print(f"resolve: {m}", flush=True)) if progress else None
     params = {
@@ -183,18 +178,34 @@ def run_resolve(
                 f"{n_ads - n_fields} ads have no extracted fields; run `vendorlink extract` first"
             )
         frame = ads_frame(run.con)
+        added: list[str] = []
+        if embeddings:
+            added = add_cached_embeddings(workspace, run.con, frame)
+            if default_settings and added:
+                settings = _effective_settings(
+                    ads_settings(embedding_fields=added), threshold, method
+                )
         truth = _labels_by_ad(run.con, truth_source)
         baseline = _labels_by_ad(run.con, label_source)
         if not baseline and label_source:
             raise StageOrderError(
                 f"no labels from source {label_source!r}; run `vendorlink label` first"
             )
+        settings.workers = max(1, int(workers))
         resolver = Resolver(settings, progress=say)
         records = resolver.records(frame)
         result = resolver.run(records)
         final = result.clusters
+        link_choice, holdout = None, None
         if identifier_links:
-            t_link = _link_threshold(link_threshold, threshold, result.choice.threshold)
+            t_link = _link_threshold(link_threshold, threshold)
+            if t_link is None:  # label-free: held-out identifier communities
+                comps = identifier_community_codes(records.ids, baseline)
+                _, link_choice, holdout = join_with_identifiers(
+                    result.scored, comps, hide_fraction=settings.threshold.holdout_fraction,
+                    seed=settings.seed,
+                )  # fmt: skip
+                t_link = link_choice.threshold
             final = _link_identifiers(
                 result.clusters_at(t_link, n_passes=settings.clustering.n_passes,
                                    unscored_penalty=settings.clustering.unscored_penalty,
@@ -203,12 +214,23 @@ def run_resolve(
             )  # fmt: skip
         _write_tables(run.con, run.run_id, result.scored, final)
         summary = _summary(result, records, final, truth, baseline, label_source, truth_source)
+        if link_choice is not None:
+            summary["link_threshold_method"] = link_choice.method
+            summary["link_threshold_reason"] = link_choice.reason
         summary["run_id"] = run.run_id
+        summary["embeddings"] = [f for f in added if f in {s.name for s in settings.fields}]
         summary["report"] = str(report_dir)
         summary["timings"]["total"] = round(time.perf_counter() - t_start, 2)
         if staging.exists():
             shutil.rmtree(staging)
         result.write(staging, charts=charts)
+        resolver.save(staging / "model")  # for incremental linking of new ads
+        if holdout is not None and link_choice is not None:
+            holdout.to_frame().to_csv(staging / "link_threshold_curve.csv", index=False)
+            if charts:
+                from vendorlink.resolve.charts import holdout_chart
+
+                holdout_chart(holdout, link_choice, staging / "link_threshold_curve.png")
         write_report(staging, summary)
         run.stats.update(
             {k: summary[k] for k in ("n_ads", "n_pairs", "n_clusters", "largest_cluster")}
@@ -221,14 +243,20 @@ def run_resolve(
     return summary
 
 
-def _link_threshold(link: float | None, fixed: float | None, chosen: float) -> float:
+def _link_threshold(link: float | None, fixed: float | None) -> float | None:
+    """The given link threshold, else the fixed match threshold, else ``None`` (choose)."""
     if link is not None:
         if not 0.0 <= link <= 1.0:
             raise InputError(f"link threshold must be between 0 and 1, got {link}")
         return float(link)
-    if fixed is not None:
-        return float(fixed)
-    return max(float(chosen), IDENTIFIER_LINK_THRESHOLD)
+    return None if fixed is None else float(fixed)
+
+
+def identifier_community_codes(ids: np.ndarray, baseline: dict[str, str]) -> np.ndarray:
+    """Community code per ad from a label source (``-1``: the ad has no identifier)."""
+    labels = pd.Series([baseline.get(a) for a in ids.tolist()], dtype=object)
+    codes, _ = pd.factorize(labels, use_na_sentinel=True)
+    return codes.astype(np.int64)
 
 
 def _write_tables(con: Any, run_id: str, scored: ScoredPairs, clusters: Clusters) -> None:
@@ -410,36 +438,17 @@ CHART_TITLES = (
     ("roc.png", "Match function ROC on held-out phone communities"),
     ("feature_importance.png", "Feature importance"),
     ("threshold_curve.png", "Components against the threshold"),
+    ("link_threshold_curve.png", "Link threshold (held-out identifiers, label-free)"),
     ("cluster_sizes.png", "Cluster sizes"),
 )
 
 
-def _md_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _html_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _sections(summary: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     overview_keys = (
-        "n_ads", "n_candidate_pairs", "n_pairs", "threshold", "match_threshold",
-        "threshold_method", "threshold_reason", "method", "identifier_links", "n_clusters",
-        "largest_cluster", "label_source", "truth_source",
+        "n_ads", "n_candidate_pairs", "n_pairs", "embeddings", "threshold", "match_threshold",
+        "threshold_method", "threshold_reason", "link_threshold_method", "link_threshold_reason",
+        "method", "identifier_links", "n_clusters", "largest_cluster", "label_source",
+        "truth_source",
     )  # fmt: skip
     out = [("Overview", [{"item": k, "value": summary.get(k)} for k in overview_keys])]
     if summary.get("metrics"):
@@ -464,29 +473,16 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
 
 
 def write_report(folder: str | Path, summary: dict[str, Any]) -> Path:
-    """Write ``summary.json``, ``report.md`` and ``report.html`` (charts as relative images)."""
+    """Write ``summary.json``, ``report.md``, ``report.html`` (charts embedded) and
+    ``metrics.json`` with the shared report writer (:mod:`vendorlink.reports`)."""
+    from vendorlink.reports import Section
+    from vendorlink.reports import write_report as write_shared
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=_json_default))
+    sections = [Section(title, tables=[("", rows)]) for title, rows in _sections(summary) if rows]
     charts = [(f, t) for f, t in CHART_TITLES if (folder / f).exists()]
-    md = ["# vendorlink resolve report", ""]
-    for title, rows in _sections(summary):
-        md += [f"## {title}", "", _md_table(rows), ""]
-    for name, title in charts:
-        md += [f"## {title}", "", f"![{title}]({name})", ""]
-    atomic_write_text(folder / "report.md", "\n".join(md))
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>vendorlink resolve</title>",
-        "<style>body{font-family:sans-serif;max-width:960px;margin:auto}"
-        "table{border-collapse:collapse;margin-bottom:1em}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:0.9em}</style></head><body>",
-        "<h1>vendorlink resolve report</h1>",
-    ]
-    for title, rows in _sections(summary):
-        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(rows)]
-    for name, title in charts:
-        alt = html.escape(title)
-        parts += [f"<h2>{alt}</h2>", f"<img src='{name}' alt='{alt}'>"]
-    parts.append("</body></html>")
-    atomic_write_text(folder / "report.html", "\n".join(parts))
-    return folder / "report.html"
+    sections += [Section(title, charts=[folder / name]) for name, title in charts]
+    paths = write_shared(folder, "vendorlink resolve report", sections, summary)
+    return paths["html"]

@@ -235,3 +235,96 @@ def choose_threshold(
         i = int(np.flatnonzero(f1 == best).max())
         return at(float(t[i]), "f1", f"best B-cubed F1 {best:.4f} within the bound", f1=float(best))
     raise InputError(f"threshold method {method!r} is not known")
+
+
+# ---- the label-free threshold for clusters joined with identifier communities -------------
+@dataclass
+class HoldoutCurve:
+    """B-cubed scores against the identifier communities, per threshold, of the match
+    clusters joined with the communities of the *visible* identifiers (a random share of
+    the records with an identifier is hidden, as if it had none)."""
+
+    thresholds: np.ndarray
+    bcubed_f1: np.ndarray
+    bcubed_precision: np.ndarray
+    bcubed_recall: np.ndarray
+    hide_fraction: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "threshold": self.thresholds,
+                "holdout_bcubed_f1": self.bcubed_f1,
+                "holdout_bcubed_precision": self.bcubed_precision,
+                "holdout_bcubed_recall": self.bcubed_recall,
+            }
+        )
+
+
+def community_edges(components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chain of edges through each community (records with component ``>= 0``)."""
+    rows = np.flatnonzero(components >= 0)
+    order = rows[np.argsort(components[rows], kind="stable")]
+    same = components[order][1:] == components[order][:-1]
+    return order[:-1][same], order[1:][same]
+
+
+def identifier_holdout_curve(
+    scored: ScoredPairs,
+    components: np.ndarray,
+    *,
+    thresholds: np.ndarray | None = None,
+    hide_fraction: float = 0.3,
+    seed: int = 0,
+) -> HoldoutCurve:
+    """How well match edges at each threshold, joined with identifier communities, rebuild
+    the communities of records whose identifiers were hidden (label-free: only the
+    identifiers are used, never true entities).
+
+    A share ``hide_fraction`` of the records with an identifier (``components >= 0``) lose
+    it; the clusters are the connected components of the match edges at the threshold plus
+    the communities of the remaining records; B-cubed is computed against the full
+    communities over all records with an identifier. Low thresholds merge communities
+    (precision falls), high ones leave the hidden records alone (recall falls).
+    """
+    if thresholds is None:
+        thresholds = np.append(np.round(np.arange(0.3, 0.98, 0.025), 3), [0.99])
+    grid = np.sort(np.asarray(thresholds))
+    comp = np.asarray(components, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    visible = comp.copy()
+    has = np.flatnonzero(comp >= 0)
+    hidden = rng.choice(has, size=round(hide_fraction * len(has)), replace=False)
+    visible[hidden] = -1
+    il, ir = community_edges(visible)
+    truth = np.where(comp >= 0, comp, -1).astype(object)
+    truth[comp < 0] = None
+    f1s, ps, rs = [], [], []
+    for t in grid:
+        left, right, _ = scored.edges(float(t))
+        cc = connected_components(
+            scored.n_records, np.concatenate([left, il]), np.concatenate([right, ir])
+        )
+        prf = bcubed_scores(truth, cc)
+        f1s.append(prf.f1)
+        ps.append(prf.precision)
+        rs.append(prf.recall)
+    return HoldoutCurve(grid, np.array(f1s), np.array(ps), np.array(rs), hide_fraction)
+
+
+def choose_union_threshold(curve: HoldoutCurve) -> ThresholdChoice:
+    """The threshold with the best held-out-identifier B-cubed F1 (ties: the higher)."""
+    if len(curve.thresholds) == 0:
+        raise InputError("the held-out identifier curve is empty")
+    best = float(curve.bcubed_f1.max())
+    i = int(np.flatnonzero(curve.bcubed_f1 == best).max())
+    return ThresholdChoice(
+        threshold=float(curve.thresholds[i]),
+        method="identifier_holdout",
+        reason=(
+            f"best B-cubed F1 {best:.4f} against the identifier communities with "
+            f"{curve.hide_fraction:.0%} of the identifiers hidden"
+        ),
+        bound=0,
+        details={"holdout_f1": best},
+    )

@@ -1,4 +1,5 @@
-"""Training: regime (a), a small model on frozen encoders' cached embeddings.
+"""Training: frozen-encoder (cached vectors), last-N-layer and full fine-tuning regimes;
+identify, verify and align (ITC / ITC+ITM pre-training) tasks; per-pair mode.
 
 >>> from vendorlink.train import TrainConfig, train_vendor_model
 >>> result = train_vendor_model(workspace, TrainConfig(name="mm-supcon", loss="ce+supcon"))
@@ -6,28 +7,43 @@
 """
 
 from vendorlink.train.data import AdTable, build_ad_table, resolve_encoder
+from vendorlink.train.features import REGIMES, CachedFeatures, EncoderFeatures, layer_groups
 from vendorlink.train.loop import (
+    TASKS,
     TrainConfig,
     TrainResult,
     copy_config,
+    embed_rows,
     embed_table,
     evaluate_embeddings,
     evaluate_model,
     fit,
     train_vendor_model,
 )
+from vendorlink.train.pairs import aggregate_by_ad, expand_pairs
 from vendorlink.train.sampler import vendor_batches
+from vendorlink.train.saved import TrainedModel, load_trained
 
 __all__ = [
+    "REGIMES",
+    "TASKS",
     "AdTable",
+    "CachedFeatures",
+    "EncoderFeatures",
     "TrainConfig",
     "TrainResult",
+    "TrainedModel",
+    "aggregate_by_ad",
     "build_ad_table",
     "copy_config",
+    "embed_rows",
     "embed_table",
     "evaluate_embeddings",
     "evaluate_model",
+    "expand_pairs",
     "fit",
+    "layer_groups",
+    "load_trained",
     "resolve_encoder",
     "train_vendor_model",
     "vendor_batches",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -32,6 +33,12 @@ class AdTable:
     ``vendor`` is ``None`` for unlabelled ads, ``part`` / ``domain`` ``None`` for ads
     outside the split. ``text`` is ``(N, text_dim)`` and ``image`` ``(N, image_dim)``
     float32 (zeros where absent).
+
+    Optional (:func:`build_ad_table` with ``raw=True`` / ``keep_images=True``): ``texts``,
+    the masked text of each ad (for fine-tuning the text encoder); ``image_paths``, each
+    ad's readable image files in position order (for fine-tuning the image encoder);
+    ``image_vectors`` ``(M, image_dim)`` with ``image_owner`` ``(M,)`` (the row each image
+    belongs to), the per-image cached vectors behind ``image`` (for the per-pair mode).
     """
 
     ad_ids: np.ndarray
@@ -44,12 +51,25 @@ class AdTable:
     has_image: np.ndarray
     text_encoder: str = ""
     image_encoder: str = ""
+    texts: np.ndarray | None = None
+    image_paths: np.ndarray | None = None
+    image_vectors: np.ndarray | None = None
+    image_owner: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ad_ids)
 
     def select(self, mask: np.ndarray) -> AdTable:
-        """The rows where ``mask`` is true (or the given row positions)."""
+        """The rows where ``mask`` is true (or the given row positions, in that order)."""
+        positions = np.arange(len(self))[mask]
+        image_vectors = image_owner = None
+        if self.image_vectors is not None and self.image_owner is not None:
+            new_row = np.full(len(self), -1, dtype=np.int64)
+            new_row[positions] = np.arange(len(positions))
+            order = np.argsort(new_row[self.image_owner], kind="stable")
+            order = order[new_row[self.image_owner][order] >= 0]
+            image_vectors = self.image_vectors[order]
+            image_owner = new_row[self.image_owner][order]
         return AdTable(
             ad_ids=self.ad_ids[mask],
             vendor=self.vendor[mask],
@@ -61,6 +81,10 @@ class AdTable:
             has_image=self.has_image[mask],
             text_encoder=self.text_encoder,
             image_encoder=self.image_encoder,
+            texts=None if self.texts is None else self.texts[mask],
+            image_paths=None if self.image_paths is None else self.image_paths[mask],
+            image_vectors=image_vectors,
+            image_owner=image_owner,
         )
 
     def usable(self, modality: str) -> np.ndarray:
@@ -120,6 +144,8 @@ def build_ad_table(
     progress: bool = False,
     stats: dict[str, Any] | None = None,
     require_labels: bool = True,
+    raw: bool = False,
+    keep_images: bool = False,
 ) -> AdTable:
     """Read ads, labels and split parts, and their cached (or newly computed) vectors.
 
@@ -127,6 +153,8 @@ def build_ad_table(
     defaults to the workspace's default label source (with ``require_labels=False`` and no
     default, every ``vendor`` is ``None``). ``ad_ids`` restricts the table
     (default: every ad). An encoder given as ``None`` leaves that modality absent.
+    ``raw`` also reads the masked texts and image file paths (fine-tuning regimes);
+    ``keep_images`` keeps the per-image vectors (per-(text, image)-pair mode).
     """
     label_source = label_source or workspace.settings.get("default_label_source")
     if label_source is None and require_labels:
@@ -182,11 +210,19 @@ def build_ad_table(
 
     image = np.zeros((n, image_dim), dtype=np.float32)
     has_image = np.zeros(n, dtype=bool)
+    texts: np.ndarray | None = None
+    image_paths: np.ndarray | None = None
+    image_vectors: np.ndarray | None = None
+    image_owner: np.ndarray | None = None
+    if raw and text_enc is not None:
+        masked = dict(con.execute("SELECT ad_id, coalesce(masked_text, '') FROM fields").fetchall())
+        texts = np.array([masked.get(a, "") for a in ids.tolist()], dtype=object)
     if image_enc is not None and n:
         pairs = con.execute(
-            "SELECT ad_id, image_id FROM images ORDER BY ad_id, position"
+            "SELECT ad_id, image_id, root, path FROM images ORDER BY ad_id, position"
         ).fetchall()
-        pairs = [(a, img) for a, img in pairs if a in position]
+        file_of = {img: str(Path(root) / path) for _, img, root, path in pairs}
+        pairs = [(a, img) for a, img, _, _ in pairs if a in position]
         if pairs:
             distinct = sorted({img for _, img in pairs})
             img_stats: dict[str, Any] = {}
@@ -209,6 +245,16 @@ def build_ad_table(
                 )
                 image = pooled.numpy().astype(np.float32)
                 has_image = present.numpy()
+                if keep_images:
+                    image_vectors = vectors[which.numpy()]
+                    image_owner = ad_index.numpy()
+                if raw:
+                    image_paths = np.empty(n, dtype=object)
+                    for i in range(n):
+                        image_paths[i] = []
+                    for a, img in pairs:
+                        if img in row_of:
+                            image_paths[position[a]].append(file_of[img])
             if stats is not None:
                 stats["images_failed"] = len(img_stats.get("failed", {}))
     if stats is not None:
@@ -229,4 +275,8 @@ def build_ad_table(
         has_image=has_image,
         text_encoder=text_enc.name if text_enc is not None else "",
         image_encoder=image_enc.name if image_enc is not None else "",
+        texts=texts,
+        image_paths=image_paths,
+        image_vectors=image_vectors,
+        image_owner=image_owner,
     )

@@ -1,121 +1,84 @@
-"""Training regime (a): frozen encoders, cached embeddings, a small trainable model on top.
+"""Training: three regimes, three tasks, one loop.
 
 :func:`fit` trains a :class:`~vendorlink.models.multimodal.VendorModel` on an
 :class:`~vendorlink.train.data.AdTable`; :func:`train_vendor_model` builds the table from a
-workspace (recording a ``train`` run) and writes the model folder to
-``WORKSPACE/artefacts/models/<name>``.
+workspace, trains, writes the model folder ``WORKSPACE/artefacts/models/<name>`` and records
+a ``train`` run (the workspace database is read first and closed while training runs, so a
+long training never holds a transaction open).
 
-The loop: vendor-grouped batches (P vendors x K ads, :func:`vendor_batches`), AdamW with
-one learning rate for the modality projections and another for fusion + heads, linear
-warm-up then linear decay to zero over the planned steps, optional gradient accumulation,
-and after every epoch a validation retrieval run (queries = ``val`` ads, documents =
-``train`` ads, :func:`~vendorlink.evaluate.evaluate_retrieval`); the state with the best
-validation R-Precision (mean over queries) is kept and training stops after ``patience``
-epochs without improvement. When no validation query can be evaluated (no val ad has a
-vendor among the train documents) the lowest training loss picks the epoch instead.
-The same seed, data and config give the same weights.
+**Regimes** (``regime``): ``"frozen"`` (a) -- frozen encoders, their cached vectors, a
+trainable projection / fusion / head on top: the fast CPU default; ``"last"`` (b) -- the
+last ``finetune_layers`` blocks of each encoder train too, on the raw masked text and image
+files; ``"full"`` (c) -- every encoder weight trains (meant for a GPU). Encoders get their
+own learning rate (``lr_encoder``), the modality projections ``lr_projection``, fusion and
+heads ``lr_heads``.
+
+**Tasks** (``task``): ``"identify"`` -- a vendor classifier, loss ``ce``, ``ce+supcon``
+(default) or ``ce+triplet``; ``"verify"`` -- metric learning only, ``supcon`` or ``triplet``
+(no classification head); ``"align"`` -- MATCHED's CLIP-style alignment pre-training of the
+text and image sides (``align_loss`` ``"itc"`` or ``"itc+itm"``, ``align_epochs`` epochs,
+:mod:`vendorlink.train.align`) followed by fine-tuning for identify. ``task=None`` means
+identify when the loss has ``ce``, else verify.
+
+**The loop**: vendor-grouped batches (P vendors x K ads, :func:`vendor_batches`), AdamW,
+linear warm-up then linear decay to zero over the planned steps, optional gradient
+accumulation and clipping, mixed precision (float16 autocast and a gradient scaler) when the
+device is CUDA and ``amp`` is on (nothing changes on a CPU). After every epoch a validation
+retrieval run (queries = ``val`` ads, documents = ``train`` ads,
+:func:`~vendorlink.evaluate.evaluate_retrieval`); the state with the best validation
+R-Precision (mean over queries) is kept, and training stops after ``patience`` epochs
+without improvement. When no validation query can be evaluated the lowest training loss
+picks the epoch. Each epoch is logged to ``log.csv`` and TensorBoard and checkpointed in
+``<models>/<name>.train/`` (:mod:`vendorlink.train.logs`); ``resume=True`` continues from the
+last checkpoint. The same seed, data and config give the same weights, resumed or not.
+
+``pair_mode=True`` trains on one sample per (text, image) pair of each ad
+(:mod:`vendorlink.train.pairs`; the split is by ad) and evaluates on the mean of each ad's
+pair embeddings.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from vendorlink.data.workspace import Workspace
+from vendorlink.encoders.base import Encoder
 from vendorlink.errors import InputError
-from vendorlink.evaluate import RetrievalReport, evaluate_retrieval
 from vendorlink.models.io import save_model
-from vendorlink.models.losses import make_loss
-from vendorlink.models.multimodal import ModelConfig, VendorModel
+from vendorlink.models.multimodal import VendorModel
 from vendorlink.progress import progress_bar
-from vendorlink.train.data import AdTable, build_ad_table
-from vendorlink.train.sampler import vendor_batches
+from vendorlink.train.config import RESUMABLE_CHANGES, TASKS, TrainConfig
+from vendorlink.train.data import AdTable, build_ad_table, resolve_encoder
+from vendorlink.train.features import EncoderFeatures
+from vendorlink.train.logs import TrainLogger, history_csv, load_checkpoint, remove_checkpoint
+from vendorlink.train.trainer import (
+    _clone,
+    _Trainer,
+    embed_rows,
+    embed_table,
+    evaluate_embeddings,
+    evaluate_model,
+)
 
 __all__ = [
+    "TASKS",
     "TrainConfig",
     "TrainResult",
     "copy_config",
+    "embed_rows",
     "embed_table",
     "evaluate_embeddings",
     "evaluate_model",
     "fit",
     "train_vendor_model",
 ]
-
-
-@dataclass
-class TrainConfig:
-    """Options of one training run; every CLI option maps to one field.
-
-    Data: ``split_name``, ``label_source`` (default: the workspace's), ``train_domain``
-    (``"in"``: train and validate on in-distribution ads only, so out-of-distribution ads
-    stay unseen; ``None``: all domains), encoders (names or folders; their vectors are
-    cached) and ``encoder_backend`` for computing vectors not cached yet.
-    Model: see :class:`ModelConfig`. Loss: ``loss`` as in ``make_loss`` (``"ce"``,
-    ``"ce+supcon"``, ``"supcon"``, ...); a classification head is built when it has ``ce``.
-    Batches: ``vendors_per_batch`` x ``ads_per_vendor`` ads; one optimiser step every
-    ``grad_accumulation`` batches. ``patience = 0`` turns early stopping off (the best
-    epoch is still the one kept).
-    """
-
-    name: str = "vendor-model"
-    split_name: str = "default"
-    label_source: str | None = None
-    train_domain: str | None = "in"
-    text_encoder: str = "minilm"
-    image_encoder: str = "efficientnet-lite0"
-    encoder_backend: str = "torch"
-    modality: str = "multimodal"
-    fusion: str = "mean"
-    dim: int = 256
-    embedding_dim: int | None = None
-    dropout: float = 0.1
-    loss: str = "ce+supcon"
-    loss_weights: tuple[float, ...] | None = None
-    temperature: float = 0.1
-    epochs: int = 30
-    vendors_per_batch: int = 32
-    ads_per_vendor: int = 4
-    lr_projection: float = 1e-3
-    lr_heads: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.1
-    grad_accumulation: int = 1
-    grad_clip: float | None = 1.0
-    patience: int = 5
-    seed: int = 0
-    device: str = "cpu"
-    overwrite: bool = True
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise InputError(f"epochs must be at least 1, got {self.epochs}")
-        if self.grad_accumulation < 1:
-            raise InputError(f"grad_accumulation must be at least 1, got {self.grad_accumulation}")
-        if not 0 <= self.warmup_fraction < 1:
-            raise InputError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
-        if self.loss_weights is not None:
-            self.loss_weights = tuple(float(w) for w in self.loss_weights)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise InputError(f"unknown train config keys {unknown}")
-        return cls(**data)
 
 
 @dataclass
@@ -140,62 +103,21 @@ class TrainResult:
         return out
 
 
-# -- evaluation helpers --------------------------------------------------------------------
-def embed_table(model: VendorModel, table: AdTable, batch_size: int = 2048) -> np.ndarray:
-    """Model embeddings of every row of ``table`` (rows it cannot embed must be removed)."""
-    mode = model.config.modality
-    return model.embed(
-        text=table.text if mode != "image" else None,
-        image=table.image if mode != "text" else None,
-        has_text=table.has_text if mode != "image" else None,
-        has_image=table.has_image if mode != "text" else None,
-        batch_size=batch_size,
-    )["embedding"]
-
-
-def evaluate_embeddings(
-    embeddings: np.ndarray, table: AdTable, queries: np.ndarray, documents: np.ndarray
-) -> RetrievalReport | None:
-    """Retrieval report of ``queries`` against ``documents`` (bool masks over ``table``).
-
-    ``None`` when either side is empty.
-    """
-    if not queries.any() or not documents.any():
-        return None
-    return evaluate_retrieval(
-        embeddings[queries],
-        table.vendor[queries],
-        embeddings[documents],
-        table.vendor[documents],
+def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
+    now = config.to_dict()
+    before = saved.get("config", {})
+    changed = sorted(
+        k for k in now if k not in RESUMABLE_CHANGES and _norm(before.get(k)) != _norm(now[k])
     )
+    if changed:
+        raise InputError(
+            f"cannot resume: the checkpoint was made with different settings ({changed}); "
+            "train under a new name or without resume"
+        )
 
 
-def evaluate_model(
-    model: VendorModel, table: AdTable, queries: np.ndarray, documents: np.ndarray
-) -> RetrievalReport | None:
-    """Embed the query and document rows (bool masks) with ``model`` and evaluate retrieval.
-
-    Rows the model cannot embed (e.g. image-only ads for a text model) must not be in the
-    masks; ``None`` when either side is empty.
-    """
-    both = queries | documents
-    if not queries.any() or not documents.any():
-        return None
-    sub = table.select(both)
-    embeddings = embed_table(model, sub)
-    return evaluate_embeddings(embeddings, sub, queries[both], documents[both])
-
-
-# -- training ------------------------------------------------------------------------------
-def _schedule(total_steps: int, warmup_fraction: float) -> Any:
-    warmup = round(total_steps * warmup_fraction)
-
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return factor
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def fit(
@@ -203,162 +125,166 @@ def fit(
     config: TrainConfig,
     folder: str | Path | None = None,
     progress: bool = False,
+    *,
+    text_encoder: Encoder | None = None,
+    image_encoder: Encoder | None = None,
+    log_dir: str | Path | None = None,
 ) -> TrainResult:
-    """Train on ``table`` (rows with ``part`` train / val) and save to ``folder`` if given."""
+    """Train on ``table`` (rows with ``part`` train / val) and save to ``folder`` if given.
+
+    ``text_encoder`` / ``image_encoder``: the encoder objects to fine-tune (regimes
+    ``"last"`` / ``"full"``; the table must come from ``build_ad_table(..., raw=True)``).
+    ``log_dir``: logs and checkpoints (default ``<folder>.train`` next to ``folder``; none
+    when neither is given).
+    """
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    usable = table.usable(config.modality)
-    train_mask = table.rows("train", config.train_domain) & usable
-    val_mask = table.rows("val", config.train_domain) & usable
-    if not train_mask.any():
-        raise InputError(
-            f"no labelled {config.modality}-usable train ads (split {config.split_name!r}, "
-            f"domain {config.train_domain!r})"
-        )
-    train_vendors = sorted({str(v) for v in table.vendor[train_mask]})
-    if len(train_vendors) < 2:
-        raise InputError(f"training needs at least 2 vendors, got {len(train_vendors)}")
-    class_of = {v: i for i, v in enumerate(train_vendors)}
-    train_rows = np.flatnonzero(train_mask)
-    labels = np.array([class_of[str(v)] for v in table.vendor[train_rows]], dtype=np.int64)
-
-    loss_names = [p.strip().lower() for p in config.loss.split("+")]
-    model_config = ModelConfig(
-        modality=config.modality,  # type: ignore[arg-type]
-        text_dim=max(table.text.shape[1], 1),
-        image_dim=max(table.image.shape[1], 1),
-        dim=config.dim,
-        fusion=config.fusion,
-        embedding_dim=config.embedding_dim,
-        num_classes=len(train_vendors) if "ce" in loss_names else 0,
-        dropout=config.dropout,
-        text_encoder=table.text_encoder,
-        image_encoder=table.image_encoder,
-    )
-    if config.modality != "image" and table.text.shape[1] == 0:
-        raise InputError(f"a {config.modality} model needs text vectors; no text encoder given")
-    if config.modality != "text" and table.image.shape[1] == 0:
-        raise InputError(f"a {config.modality} model needs image vectors; no image encoder given")
-    options: dict[str, Any] = {}
-    if any(n in ("supcon", "infonce", "ntxent") for n in loss_names):
-        options["temperature"] = config.temperature
-    loss_fn = make_loss(config.loss, weights=config.loss_weights, **options)
-    if any(n in ("infonce", "ntxent") for n in loss_names):
-        raise InputError("pair losses (infonce, ntxent) need the alignment trainer, not fit()")
-
-    model = VendorModel(model_config, vendors=train_vendors).to(config.device)
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": model.projection_parameters(), "lr": config.lr_projection},
-            {"params": model.head_parameters(), "lr": config.lr_heads},
-        ],
-        weight_decay=config.weight_decay,
-    )
-    batch_size = config.vendors_per_batch * config.ads_per_vendor
-    steps_per_epoch = math.ceil(math.ceil(len(train_rows) / batch_size) / config.grad_accumulation)
-    total_steps = max(1, steps_per_epoch * config.epochs)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, _schedule(total_steps, config.warmup_fraction)
-    )
-    inputs = table.tensors()
-    targets = torch.from_numpy(labels)
-
-    history: list[dict[str, float]] = []
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
-    since_best = 0
-    with progress_bar(f"train {config.name}", config.epochs, progress) as advance:
-        for epoch in range(1, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            model.train()
-            batches = vendor_batches(labels, config.vendors_per_batch, config.ads_per_vendor, rng)
-            totals: dict[str, float] = {}
-            n_seen = 0
-            optimiser.zero_grad(set_to_none=True)
-            for i, batch in enumerate(batches):
-                rows = torch.from_numpy(train_rows[batch])
-                feed = {k: v[rows].to(config.device) for k, v in inputs.items()}
-                out = model(**feed)
-                y = targets[torch.from_numpy(batch)].to(config.device)
-                total, parts = loss_fn(
-                    embeddings=out["embedding"], logits=out.get("logits"), labels=y
-                )
-                (total / config.grad_accumulation).backward()
-                last = i == len(batches) - 1
-                if (i + 1) % config.grad_accumulation == 0 or last:
-                    if config.grad_clip:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                    optimiser.step()
-                    scheduler.step()
-                    optimiser.zero_grad(set_to_none=True)
-                weight = len(batch)
-                n_seen += weight
-                totals["loss"] = totals.get("loss", 0.0) + float(total.detach()) * weight
-                for name, value in parts.items():
-                    totals[name] = totals.get(name, 0.0) + float(value) * weight
-            row: dict[str, float] = {"epoch": epoch}
-            row.update({f"train_{k}": v / max(n_seen, 1) for k, v in totals.items()})
-            row["lr_projection"] = optimiser.param_groups[0]["lr"]
-            row["lr_heads"] = optimiser.param_groups[1]["lr"]
-            score = float("nan")
-            if val_mask.any():
-                report = evaluate_model(model, table, val_mask, train_mask)
-                if report is not None and report.n_evaluated:
-                    score = report.metrics["r_precision"].query_mean
-                    row["val_r_precision"] = score
-                    row["val_mrr_at_10"] = report.metrics["mrr_at_10"].query_mean
-                    row["val_queries"] = report.n_evaluated
-            selection = score if not math.isnan(score) else -row["train_loss"]
-            row["seconds"] = time.perf_counter() - epoch_start
-            history.append(row)
-            advance(1)
-            if best is None or selection > best[0] + 1e-9:
-                state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                best = (selection, epoch, state)
-                since_best = 0
-            else:
-                since_best += 1
-                if config.patience and since_best >= config.patience:
-                    break
-    assert best is not None
-    model.load_state_dict(best[2])
+    if log_dir is None and folder is not None:
+        log_dir = Path(folder).with_name(Path(folder).name + ".train")
+    log_path = Path(log_dir) if log_dir is not None else None
+    trainer = _Trainer(table, config, text_encoder, image_encoder, log_path)
+    saved = load_checkpoint(log_path) if config.resume else None
+    if saved is not None:
+        _check_resumable(saved, config)
+    logger = TrainLogger(log_path, tensorboard=config.tensorboard)
+    stats: dict[str, Any] = {"task": trainer.task, "regime": config.regime}
+    try:
+        if trainer.task == "align":
+            stats["align_history"] = _run_alignment(trainer, saved, logger, progress)
+            if saved is not None and saved["phase"] == "align":
+                saved = None  # the main phase starts fresh after a resumed alignment
+        history, best = _run_main(trainer, saved, logger, progress, stats.get("align_history", []))
+    finally:
+        logger.close()
+    model = trainer.model
+    trainer.load_trainable_state(best["state"])
     model.eval()
-    best_row = history[best[1] - 1]
+    best_row = history[best["epoch"] - 1]
     result = TrainResult(
         folder=Path(folder) if folder is not None else None,
-        best_epoch=best[1],
+        best_epoch=best["epoch"],
         best_score=float(best_row.get("val_r_precision", float("nan"))),
         epochs_run=len(history),
         seconds=time.perf_counter() - started,
         history=history,
-        n_train=int(train_mask.sum()),
-        n_val=int(val_mask.sum()),
-        n_vendors=len(train_vendors),
+        n_train=int(
+            len(trainer.sample_train) if not config.pair_mode else trainer.train_mask.sum()
+        ),
+        n_val=int(trainer.val_mask.sum()),
+        n_vendors=len(trainer.vendors),
         model=model,
+        stats=stats,
     )
+    if config.pair_mode:
+        stats["n_train_pairs"] = len(trainer.sample_train)
     if folder is not None:
-        save_model(
-            model,
-            folder,
-            overwrite=config.overwrite,
-            extra_files={
-                "train_config.json": json.dumps(config.to_dict(), indent=2),
-                "log.csv": _csv(history),
-                "result.json": json.dumps(result.as_dict(), indent=2, default=str),
-            },
-        )
+        _save(trainer, result, Path(folder))
+        remove_checkpoint(log_path)
     return result
 
 
-def _csv(history: list[dict[str, float]]) -> str:
-    columns: list[str] = []
-    for row in history:
-        columns += [k for k in row if k not in columns]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    return buffer.getvalue()
+def _run_alignment(
+    trainer: _Trainer, saved: dict[str, Any] | None, logger: TrainLogger, progress: bool
+) -> list[dict[str, float]]:
+    phase, objective = trainer.align_phase()
+    history: list[dict[str, float]] = []
+    start = 1
+    if saved is not None:
+        if saved["phase"] == "train":
+            return list(saved.get("align_history", []))
+        trainer.restore(phase, saved)
+        if objective.itm is not None and "itm" in saved:
+            objective.itm.load_state_dict(saved["itm"])
+        history = list(saved["history"])
+        start = saved["epoch"] + 1
+    with progress_bar(f"align {trainer.config.name}", phase.epochs, progress) as advance:
+        advance(start - 1)
+        for epoch in range(start, phase.epochs + 1):
+            t0 = time.perf_counter()
+            row: dict[str, float] = {"epoch": epoch, **trainer.run_epoch(phase)}
+            row["seconds"] = time.perf_counter() - t0
+            history.append(row)
+            logger.log("align", history)
+            extra: dict[str, Any] = {"epoch": epoch, "history": history}
+            if objective.itm is not None:
+                extra["itm"] = _clone(objective.itm.state_dict())
+            trainer.checkpoint(phase, extra)
+            advance(1)
+    return history
+
+
+def _run_main(
+    trainer: _Trainer,
+    saved: dict[str, Any] | None,
+    logger: TrainLogger,
+    progress: bool,
+    align_history: list[dict[str, float]],
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    config = trainer.config
+    phase = trainer.main_phase()
+    history: list[dict[str, float]] = []
+    best: dict[str, Any] | None = None
+    since_best = 0
+    start = 1
+    if saved is not None and saved["phase"] == "train":
+        trainer.restore(phase, saved)
+        history = list(saved["history"])
+        best = saved["best"]
+        since_best = int(saved["since_best"])
+        start = saved["epoch"] + 1
+        if config.patience and since_best >= config.patience:
+            start = config.epochs + 1  # it had already stopped early
+    with progress_bar(f"train {config.name}", config.epochs, progress) as advance:
+        advance(start - 1)
+        for epoch in range(start, config.epochs + 1):
+            t0 = time.perf_counter()
+            row: dict[str, float] = {"epoch": epoch, **trainer.run_epoch(phase)}
+            row.update(trainer.validate())
+            score = row.get("val_r_precision", float("nan"))
+            selection = score if not math.isnan(score) else -row["train_loss"]
+            row["seconds"] = time.perf_counter() - t0
+            history.append(row)
+            logger.log("train", history)
+            if best is None or selection > best["selection"] + 1e-9:
+                best = {"selection": selection, "epoch": epoch, "state": trainer.trainable_state()}
+                since_best = 0
+            else:
+                since_best += 1
+            trainer.checkpoint(
+                phase,
+                {
+                    "epoch": epoch,
+                    "history": history,
+                    "best": best,
+                    "since_best": since_best,
+                    "align_history": align_history,
+                },
+            )
+            advance(1)
+            if config.patience and since_best >= config.patience:
+                break
+    assert best is not None
+    return history, best
+
+
+def _save(trainer: _Trainer, result: TrainResult, folder: Path) -> None:
+    config = trainer.config
+    extra_files = {
+        "train_config.json": json.dumps(config.to_dict(), indent=2),
+        "log.csv": history_csv(result.history),
+        "result.json": json.dumps(result.as_dict(), indent=2, default=str),
+    }
+    if result.stats.get("align_history"):
+        extra_files["align_log.csv"] = history_csv(result.stats["align_history"])
+    writers: dict[str, Callable[[Path], Any]] = {}
+    source = trainer.source
+    if isinstance(source, EncoderFeatures):
+        if source.text_encoder is not None:
+            writers["text_encoder"] = source.text_encoder.save  # type: ignore[attr-defined]
+        if source.image_encoder is not None:
+            writers["image_encoder"] = source.image_encoder.save  # type: ignore[attr-defined]
+    save_model(
+        trainer.model, folder, overwrite=config.overwrite, extra_files=extra_files, writers=writers
+    )
 
 
 def train_vendor_model(
@@ -369,26 +295,48 @@ def train_vendor_model(
 ) -> TrainResult:
     """Train on the workspace's split and save to ``artefacts/models/<config.name>``.
 
-    Reads ads, labels, split and cached vectors inside a recorded ``train`` run (the
-    encoders compute any vector not cached yet). ``table`` reuses an already built
-    :class:`AdTable` (it must come from the same split and label source).
+    Reads ads, labels, split and cached vectors (the encoders compute any vector not
+    cached yet) and closes the database; trains; then records a ``train`` run with the
+    table and result statistics. ``table`` reuses an already built :class:`AdTable` (it
+    must come from the same split and label source; with ``raw=True`` for the fine-tuning
+    regimes and ``keep_images=True`` for the pair mode).
     """
     config = config or TrainConfig()
     folder = workspace.artefacts / "models" / config.name
-    with workspace.run("train", config.to_dict()) as run:
-        if table is None:
+    if config.regime != "frozen" and config.encoder_backend != "torch":
+        raise InputError("fine-tuning regimes need encoder_backend 'torch'")
+    text_enc = image_enc = None
+    if table is None or config.regime != "frozen":  # a given table already has the vectors
+        if config.modality != "image":
+            text_enc = resolve_encoder(config.text_encoder, config.encoder_backend)
+        if config.modality != "text":
+            image_enc = resolve_encoder(config.image_encoder, config.encoder_backend)
+    stats: dict[str, Any] = {}
+    if table is None:
+        with workspace.connect() as con:
             table = build_ad_table(
                 workspace,
-                con=run.con,
+                con=con,
                 split_name=config.split_name,
                 label_source=config.label_source,
-                text_encoder=config.text_encoder if config.modality != "image" else None,
-                image_encoder=config.image_encoder if config.modality != "text" else None,
+                text_encoder=text_enc,
+                image_encoder=image_enc,
                 backend=config.encoder_backend,
                 progress=progress,
-                stats=run.stats,
+                stats=stats,
+                raw=config.regime != "frozen",
+                keep_images=config.pair_mode,
             )
-        result = fit(table, config, folder=folder, progress=progress)
+    result = fit(
+        table,
+        config,
+        folder=folder,
+        progress=progress,
+        text_encoder=text_enc,
+        image_encoder=image_enc,
+    )
+    with workspace.run("train", config.to_dict()) as run:
+        run.stats.update(stats)
         run.stats.update(result.as_dict())
     return result
 
