@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/vendorlink demo --out $(DEMO_DIR)
 
 ## Lint and run the whole test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --durations=10
 
