@@ -50,6 +50,8 @@ from vendorlink.train import (
     build_ad_table,
     embed_table,
     evaluate_embeddings,
+    model_outputs,
+    predict_vendors,
     train_vendor_model,
 )
 
@@ -114,14 +116,7 @@ def identification(model: Any, table: AdTable, usable: np.ndarray) -> dict[str, 
     if not rows.any():
         return {}
     sub = table.select(rows)
-    mode = model.config.modality
-    logits = model.embed(
-        text=sub.text if mode != "image" else None,
-        image=sub.image if mode != "text" else None,
-        has_text=sub.has_text if mode != "image" else None,
-        has_image=sub.has_image if mode != "text" else None,
-    )["logits"]
-    predicted = np.array(model.vendors, dtype=object)[logits.argmax(axis=1)]
+    predicted = predict_vendors(model, model_outputs(model, sub))
     present = sorted({str(v) for v in sub.vendor})  # macro-F1 over the test vendors
     metrics = classification_metrics(sub.vendor, predicted, labels=present)
     return {"id_acc": metrics["accuracy"], "id_f1": metrics["f1_macro"]}

@@ -122,7 +122,7 @@ def train(
     text: np.ndarray, image: np.ndarray, data: dict[str, Any], modality: str, fusion: str,
     loss: str, seed: int, epochs: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:  # fmt: skip
-    from vendorlink.train import AdTable, TrainConfig, fit
+    from vendorlink.train import AdTable, TrainConfig, fit, model_outputs, predict_vendors
 
     n = len(text)
     part = np.full(n, None, dtype=object)
@@ -148,13 +148,8 @@ def train(
     assert model is not None
     usable = table.usable(modality)
     sub = table.select(usable)
-    out = model.embed(
-        text=sub.text if modality != "image" else None,
-        image=sub.image if modality != "text" else None,
-        has_text=sub.has_text if modality != "image" else None,
-        has_image=sub.has_image if modality != "text" else None,
-    )
-    predicted = np.array(model.vendors, dtype=object)[out["logits"].argmax(axis=1)]
+    out = model_outputs(model, sub)
+    predicted = predict_vendors(model, out)
     return usable, out["embedding"], predicted, result.seconds
 
 

@@ -364,14 +364,10 @@ def _identify(
     n_unknown = int((mask & ~known & (table.part == "test") & (table.domain == "in")).sum())
     if not test.any():
         return {"n_samples": 0, "n_test_unknown_vendor": n_unknown}, []
+    from vendorlink.train.trainer import model_outputs, predict_vendors
+
     sub = table.select(test)
-    logits = model.embed(
-        text=sub.text if mode != "image" else None,
-        image=sub.image if mode != "text" else None,
-        has_text=sub.has_text if mode != "image" else None,
-        has_image=sub.has_image if mode != "text" else None,
-    )["logits"]
-    predicted = np.array(model.vendors, dtype=object)[logits.argmax(axis=1)]
+    predicted = predict_vendors(model, model_outputs(model, sub))
     truth = vendor[test]
     result = dict(classification_metrics(truth, predicted))
     result["n_test_unknown_vendor"] = n_unknown

@@ -23,6 +23,7 @@ from vendorlink.train.loop import (
 from vendorlink.train.pairs import aggregate_by_ad, expand_pairs
 from vendorlink.train.sampler import vendor_batches
 from vendorlink.train.saved import TrainedModel, load_trained
+from vendorlink.train.trainer import model_outputs, predict_vendors
 
 __all__ = [
     "REGIMES",
@@ -44,6 +45,8 @@ __all__ = [
     "fit",
     "layer_groups",
     "load_trained",
+    "model_outputs",
+    "predict_vendors",
     "resolve_encoder",
     "train_vendor_model",
     "vendor_batches",

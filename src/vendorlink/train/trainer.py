@@ -28,7 +28,15 @@ from vendorlink.train.logs import save_checkpoint
 from vendorlink.train.pairs import aggregate_by_ad, expand_pairs
 from vendorlink.train.sampler import vendor_batches
 
-__all__ = ["FeatureSource", "embed_rows", "embed_table", "evaluate_embeddings", "evaluate_model"]
+__all__ = [
+    "FeatureSource",
+    "embed_rows",
+    "embed_table",
+    "evaluate_embeddings",
+    "evaluate_model",
+    "model_outputs",
+    "predict_vendors",
+]
 
 FeatureSource = CachedFeatures | EncoderFeatures
 
@@ -64,14 +72,30 @@ def embed_table(model: VendorModel, table: AdTable, batch_size: int = 2048) -> n
         pairs, ad_row = expand_pairs(table)
         emb = embed_rows(model, CachedFeatures(pairs, _device(model)), np.arange(len(pairs)))
         return aggregate_by_ad(emb, ad_row, len(table))
+    return model_outputs(model, table, batch_size=batch_size)["embedding"]
+
+
+def model_outputs(
+    model: VendorModel, table: AdTable, batch_size: int | None = None
+) -> dict[str, np.ndarray]:
+    """``model.embed`` over ``table``'s cached vectors, giving it only the modalities it uses.
+
+    ``batch_size=None`` keeps ``VendorModel.embed``'s default.
+    """
     mode = model.config.modality
+    kwargs: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
     return model.embed(
         text=table.text if mode != "image" else None,
         image=table.image if mode != "text" else None,
         has_text=table.has_text if mode != "image" else None,
         has_image=table.has_image if mode != "text" else None,
-        batch_size=batch_size,
-    )["embedding"]
+        **kwargs,
+    )
+
+
+def predict_vendors(model: VendorModel, outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The vendor name of each row's highest classifier logit (``outputs`` of model_outputs)."""
+    return np.array(model.vendors, dtype=object)[outputs["logits"].argmax(axis=1)]
 
 
 def evaluate_embeddings(
