@@ -78,8 +78,8 @@ def image(request: Request, ad_id: str, position: int) -> FileResponse:
 
 
 @router.get("/ads/{ad_id}/linked", summary="The top-k linked ads, with cosine scores")
-def linked(request: Request, ad_id: str, k: int | None = None) -> dict[str, Any]:
-    result = services(request).linked(ad_id, k)
+async def linked(request: Request, ad_id: str, k: int | None = None) -> dict[str, Any]:
+    result = await services(request).linked_async(ad_id, k)  # no worker thread held
     audit(request, "view_linked", ad_id, k=result["k"])
     return result
 

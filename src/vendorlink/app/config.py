@@ -34,4 +34,8 @@ class AppSettings:
     graph_node_limit: int = 300
     cookie_secure: bool = False  # set when served behind HTTPS
     search_threads: int = 1  # FAISS threads per query: requests run in parallel instead
+    search_batch: int = 64  # concurrent linked-ads queries answered by one index call
+    neighbour_table_max_ads: int = 100_000  # up to this many indexed ads, every ad's linked
+    # ads are computed once in the background (n^2 work) and then looked up; 0 turns it off
+    summary_preload_ads: int = 300_000  # up to this many ads, every ad summary is kept in memory
     audit_flush_seconds: float = 0.25  # audit rows are written in batches this often

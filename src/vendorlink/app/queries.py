@@ -135,6 +135,18 @@ def ad_summaries(con: duckdb.DuckDBPyConnection, ad_ids: list[str]) -> dict[str,
     return out
 
 
+def all_ad_summaries(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The summary row of every ad (one scan and two joins; ``masked_text`` cut to the 241
+    characters a snippet needs)."""
+    return _dicts(
+        con.execute(
+            "SELECT a.ad_id, a.title, a.region, a.city, a.posted_at, a.n_images, "
+            "left(f.masked_text, 241) AS masked_text, c.cluster FROM ads a "
+            "LEFT JOIN fields f USING (ad_id) LEFT JOIN resolve_clusters c USING (ad_id)"
+        )
+    )
+
+
 def first_images(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The lowest image position of every ad with an image (its thumbnail)."""
     return dict(con.execute("SELECT ad_id, min(position) FROM images GROUP BY 1").fetchall())

@@ -16,6 +16,7 @@ import base64
 import binascii
 import io
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -32,11 +33,13 @@ import numpy as np
 import pandas as pd
 
 from vendorlink.app import graphs, queries
+from vendorlink.app.batching import BatchedSearch
 from vendorlink.app.config import MB, AppSettings
 from vendorlink.app.masking import display_text, masked_fields
 from vendorlink.app.security import AuditLog, TokenChecker, ensure_token
 from vendorlink.data.workspace import Workspace
 from vendorlink.errors import VendorlinkError
+from vendorlink.link.neighbours import NeighbourTable
 
 CLUSTER_SORTS: dict[str, tuple[str, bool]] = {
     "size": ("n_ads", False),
@@ -67,6 +70,17 @@ class _LinkCache:
     index: Any  # EmbeddingIndex
     vectors: np.ndarray
     position: dict[str, int]
+    searcher: BatchedSearch  # the index behind a queue: concurrent queries share one scan
+    ids: np.ndarray  # index position -> ad id (object array)
+    table: NeighbourTable | None = None  # every indexed ad's neighbours, once computed
+
+    def table_rows(self, position: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``k`` nearest ads of the indexed ad at ``position`` from the table, or
+        ``None`` while it is not built (or holds fewer)."""
+        table = self.table
+        if table is None or k > table.k:
+            return None
+        return self.ids[table.positions[position, :k]], table.scores[position, :k]
 
 
 class ServedWorkspace(Workspace):
@@ -115,10 +129,15 @@ class Services:
         self._flag_model: Any = None
         self._profile_cache: tuple[Any, pd.DataFrame] | None = None
         self._first_image: dict[str, int] | None = None
+        self._summaries: dict[str, dict[str, Any]] = {}  # ad id -> summary (see summaries())
+        self._summaries_complete = False
         self._vendors: list[str] | None = None
         self._n_ads = self._count("SELECT count(*) FROM ads")
 
     def close(self) -> None:
+        if self._link is not None:
+            self._link.searcher.close()
+            self._link = None  # also stops a neighbour table still being built
         self.audit.close()
         self.con.close()
 
@@ -142,6 +161,7 @@ class Services:
             if self._has_table("flags")
             else 0,
             "model": self.model_folder.name if self.model_folder else None,
+            "link_table": self.link_table_ready(),
             "resolver": (self.workspace.artefacts / "resolve" / "summary.json").is_file(),
         }
 
@@ -198,6 +218,33 @@ class Services:
         if cached is None:
             cached = self._first_image = queries.first_images(self.cursor())
         return cached
+
+    def summaries(self, ad_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Summaries of ``ad_ids`` (unknown ids left out), from memory.
+
+        Up to ``summary_preload_ads`` ads, the first miss loads every summary in one query;
+        beyond, misses are looked up by id and kept (at most that many, then the memory
+        starts again). An ingest empties it.
+        """
+        cache = self._summaries
+        missing = [a for a in ad_ids if a not in cache]
+        if missing:
+            with self._lock:
+                cache = self._summaries
+                limit = self.settings.summary_preload_ads
+                if not self._summaries_complete and self._n_ads <= limit:
+                    rows = queries.all_ad_summaries(self.cursor())
+                    cache = {r["ad_id"]: self._summary(r) for r in rows}
+                    self._summaries, self._summaries_complete = cache, True
+                elif not self._summaries_complete:
+                    found = queries.ad_summaries(self.cursor(), missing)
+                    if len(cache) + len(found) > limit:
+                        cache = self._summaries = {}
+                    cache.update({a: self._summary(r) for a, r in found.items()})
+        return {a: cache[a] for a in ad_ids if a in cache}
+
+    def _forget_summaries(self) -> None:
+        self._summaries, self._summaries_complete = {}, False
 
     def _summary(self, row: dict[str, Any]) -> dict[str, Any]:
         text = row.get("masked_text") or ""
@@ -286,14 +333,42 @@ class Services:
                 raise AppError(409, f"cannot build the link index of {model.name}: {exc}") from exc
             index = EmbeddingIndex.load(folder)
             vectors = np.load(folder / "embeddings.npy")
-            self._link = _LinkCache(key, index, vectors, {a: i for i, a in enumerate(index.ids)})
-            return self._link
+            if self._link is not None:
+                self._link.searcher.close()
+            searcher = BatchedSearch(
+                index, self.settings.search_batch, self.settings.search_threads
+            )
+            cache = _LinkCache(key, index, vectors, {a: i for i, a in enumerate(index.ids)},
+                               searcher, np.array(index.ids, dtype=object))  # fmt: skip
+            self._link = cache
+            if 0 < len(index) <= self.settings.neighbour_table_max_ads:
+                threading.Thread(
+                    target=self._build_table, args=(cache,), name="neighbour-table", daemon=True
+                ).start()
+            return cache
+
+    def _build_table(self, cache: _LinkCache) -> None:
+        """Fill ``cache.table`` (library ``neighbour_table``); until then, and for ads beyond
+        it, linked ads come from the batched index search. Stops when the cache is replaced."""
+        from vendorlink.link.neighbours import neighbour_table
+
+        try:
+            cache.table = neighbour_table(
+                cache.vectors, self.settings.max_k + 1, should_stop=lambda: self._link is not cache
+            )
+        except Exception as exc:  # the search path keeps serving; say why the table is missing
+            logging.getLogger(__name__).warning("neighbour table not built: %s", exc)
+            cache.table = None
+
+    def link_table_ready(self) -> bool:
+        """Whether linked ads are answered from the precomputed neighbour table."""
+        return self._link is not None and self._link.table is not None
 
     @staticmethod
     def _hits(cache: _LinkCache, vector: np.ndarray, k: int, exclude: str | None) -> list[dict]:
         from vendorlink.link import search_vector
 
-        found = search_vector(cache.index, vector, k, exclude=exclude)
+        found = search_vector(cache.searcher, vector, k, exclude=exclude)
         return [{"rank": h.rank, "ad_id": h.ad_id, "score": h.score} for h in found]
 
     def check_k(self, k: int | None) -> int:
@@ -303,9 +378,35 @@ class Services:
         return k
 
     def linked(self, ad_id: str, k: int | None = None) -> dict[str, Any]:
-        """The ``k`` ads most similar to ``ad_id`` under the model, with summaries."""
+        """The ``k`` ads most similar to ``ad_id`` under the model, with summaries (from the
+        neighbour table when it is built, else one index search)."""
+        cache, position, k = self._linked_query(ad_id, k, self._link_cache())
+        rows = cache.table_rows(position, k + 1)
+        if rows is None:
+            ids, scores = cache.searcher.search(cache.vectors[position][None, :], k + 1)
+            rows = ids[0], scores[0]
+        return self._linked_answer(ad_id, k, *rows)
+
+    async def linked_async(self, ad_id: str, k: int | None = None) -> dict[str, Any]:
+        """:meth:`linked` for an ``async`` endpoint: waits for the batched search without
+        holding a thread (the link index is loaded in a worker thread the first time)."""
+        from starlette.concurrency import run_in_threadpool
+
+        cache = self._link
+        if cache is None:
+            cache = await run_in_threadpool(self._link_cache)
+        else:
+            cache = self._link_cache()  # a stat() to notice new weights; cheap when unchanged
+        cache, position, k = self._linked_query(ad_id, k, cache)
+        rows = cache.table_rows(position, k + 1)
+        if rows is None:
+            rows = await cache.searcher.search_one(cache.vectors[position], k + 1)
+        return self._linked_answer(ad_id, k, *rows)
+
+    def _linked_query(
+        self, ad_id: str, k: int | None, cache: _LinkCache
+    ) -> tuple[_LinkCache, int, int]:
         k = self.check_k(k)
-        cache = self._link_cache()
         if ad_id not in cache.position:
             if not self._count("SELECT count(*) FROM ads WHERE ad_id = ?", [ad_id]):
                 raise AppError(404, f"no ad {ad_id!r} in this workspace")
@@ -314,17 +415,21 @@ class Services:
                 f"ad {ad_id!r} is not in the link index of model {cache.key[0]}: it lacks the "
                 "modality the model needs",
             )
-        vector = cache.vectors[cache.position[ad_id]][None, :]
-        hits = self._hits(cache, vector, k, ad_id)
+        return cache, cache.position[ad_id], k
+
+    def _linked_answer(
+        self, ad_id: str, k: int, ids: np.ndarray, scores: np.ndarray
+    ) -> dict[str, Any]:
+        from vendorlink.link import hits_from_row
+
+        found = hits_from_row(ids, scores, k, exclude=ad_id)
+        hits = [{"rank": h.rank, "ad_id": h.ad_id, "score": h.score} for h in found]
         return {"ad_id": ad_id, "model": self.model_folder.name if self.model_folder else None,
                 "k": k, "linked": self._with_summaries(hits)}  # fmt: skip
 
     def _with_summaries(self, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        summaries = queries.ad_summaries(self.cursor(), [h["ad_id"] for h in hits])
-        return [
-            {**h, **self._summary(summaries[h["ad_id"]])} if h["ad_id"] in summaries else h
-            for h in hits
-        ]
+        summaries = self.summaries([h["ad_id"] for h in hits])
+        return [{**h, **summaries[h["ad_id"]]} if h["ad_id"] in summaries else h for h in hits]
 
     # -- graphs -----------------------------------------------------------------------------
     def ad_graph(self, ad_id: str, k: int | None = None) -> dict[str, Any]:
@@ -662,8 +767,11 @@ class Services:
                 raise AppError(422, f"the ad was rejected by ingest: {reasons}")
             run_extract(self.workspace, progress=False)
             self._n_ads = self._count("SELECT count(*) FROM ads")
+            if self._link is not None:
+                self._link.searcher.close()
             self._link = None
             self._first_image = None
+            self._forget_summaries()
             resolved = self._link_incrementally(ad_id)
         linked: dict[str, Any] | None = None
         try:

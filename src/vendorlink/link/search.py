@@ -218,8 +218,16 @@ def search_vector(
 ) -> list[LinkHit]:
     """Top ``k`` hits of one query vector (``(1, dim)``), ``exclude`` left out."""
     ids, scores = index.search(query, k + (exclude is not None))
+    return hits_from_row(ids[0], scores[0], k, exclude)
+
+
+def hits_from_row(
+    ids: np.ndarray, scores: np.ndarray, k: int, exclude: str | None = None
+) -> list[LinkHit]:
+    """One query's search result row (asked with ``k + 1`` when ``exclude`` is set) as at
+    most ``k`` ranked hits, without ``exclude`` and the empty slots."""
     hits: list[LinkHit] = []
-    for other, score in zip(ids[0], scores[0], strict=True):
+    for other, score in zip(ids, scores, strict=True):
         if other is None or other == exclude:
             continue
         hits.append(LinkHit(rank=len(hits) + 1, ad_id=str(other), score=float(score)))
