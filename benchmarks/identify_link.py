@@ -21,8 +21,12 @@ with CE and CE+SupCon, early-stopped on validation R-Precision, and evaluates:
   training class: accuracy, and macro-F1 averaged over the vendors present in those test
   ads (a prediction of any other training vendor counts as a miss).
 
-``--pairs`` adds the per-(text, image)-pair mode of MATCHED (multimodal-mean CE+SupCon on one
-sample per pair, split by ad, ad embeddings = mean of the pair embeddings).
+``--seeds 0,1,2`` trains every model once per seed and adds a table of mean ± std over the
+seeds (population std). ``--cosine-scale`` / ``--metric-projection`` override those
+``TrainConfig`` fields for every model. ``--threads N`` sets torch's CPU threads (0: torch's
+default; on a busy 2-core machine 1 thread trains faster than 2). ``--pairs`` adds the
+per-(text, image)-pair mode of MATCHED (multimodal-mean CE+SupCon on one sample per pair,
+split by ad, ad embeddings = mean of the pair embeddings).
 
 Each model is evaluated on the ads it can see (a text model skips image-only ads); ``nq``
 is the number of evaluated queries. Zero-shot baselines use the raw encoder vectors.
@@ -126,7 +130,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, help="an existing workspace to copy")
     parser.add_argument("--preset", default="small", help="generator preset when no workspace")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="generator and training seed")
+    parser.add_argument(
+        "--seeds", default="", help="comma list of training seeds (default: --seed)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/vendorlink-bench"))
     parser.add_argument("--fresh", action="store_true", help="recopy / regenerate the workspace")
     parser.add_argument("--backend", default="onnx", help="encoder backend for new vectors")
@@ -134,10 +142,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--dim", type=int, default=256)
+    parser.add_argument(
+        "--cosine-scale", type=float, default=None, help="cosine classifier scale (0: linear)"
+    )
+    parser.add_argument(
+        "--metric-projection", type=int, default=None, help="SupCon projection head width"
+    )
     parser.add_argument("--only", default="", help="comma list of model tags to run")
     parser.add_argument("--pairs", action="store_true", help="add the per-pair mode model")
     parser.add_argument("--out", type=Path, default=Path("bench-out/identify_link"))
     args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or [args.seed]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     workspace = prepare_workspace(args)
     console = Console()
@@ -171,58 +190,117 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         models = [(m, f, loss, False) for m, f, loss in MODELS]
         if args.pairs:
             models.append(("multimodal", "mean", "ce+supcon", True))
-        for modality, fusion, loss, pairs in models:
-            tag = f"{modality}{'-' + fusion if modality == 'multimodal' else ''} {loss}"
-            tag += " pairs" if pairs else ""
-            if args.only and tag not in args.only.split(","):
+        for spec in models:
+            if args.only and model_tag(spec) not in args.only.split(","):
                 continue
-            config = TrainConfig(
-                name=f"bench-{label_source}-{tag.replace(' ', '-').replace('+', '_')}",
-                label_source=label_source,
-                modality=modality,
-                fusion=fusion,
-                loss=loss,
-                epochs=args.epochs,
-                patience=args.patience,
-                dim=args.dim,
-                seed=args.seed,
-                encoder_backend=args.backend,
-                pair_mode=pairs,
-            )
-            result = train_vendor_model(workspace, config, table=table)
-            model = result.model
-            assert model is not None
-            usable = table.usable(modality)
-            sub = table.select(usable)
-            embeddings = np.zeros((len(table), model.embedding_dim), dtype=np.float32)
-            embeddings[usable] = embed_table(model, sub)
-            row = {
-                "labels": label_source,
-                "model": tag,
-                "modality": modality,
-                "train_s": result.seconds,
-                "epochs": result.epochs_run,
-                "best_epoch": result.best_epoch,
-                "val_rp": result.best_score,
-            }
-            row.update(retrieval_rows(embeddings, table, usable))
-            row.update(identification(model, table, usable))
-            rows.append(row)
-            console.print(row)
+            for seed in seeds:
+                row = train_and_evaluate(workspace, table, args, label_source, spec, seed)
+                rows.append(row)
+                console.print(row)
     total = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary = {"workspace": str(workspace.path), "args": vars(args), "seconds": total, "rows": rows}
+    if len(seeds) > 1:
+        summary["mean_std"] = aggregate(rows)
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2, default=str))
     markdown = to_markdown(rows)
+    if len(seeds) > 1:
+        markdown += f"\nMean ± std over seeds {seeds}:\n\n" + to_markdown(summary["mean_std"])
     args.out.with_suffix(".md").write_text(markdown, encoding="utf-8")
     console.print(markdown)
     console.print(f"total {total:.0f}s; written {args.out}.json / .md")
     return summary
 
 
+def train_and_evaluate(
+    workspace: Workspace,
+    table: AdTable,
+    args: argparse.Namespace,
+    label_source: str,
+    spec: tuple[str, str, str, bool],
+    seed: int,
+) -> dict[str, Any]:
+    """Train one benchmark model (``spec`` = modality, fusion, loss, pair mode) with ``seed``
+    and return its row of metrics."""
+    modality, fusion, loss, pairs = spec
+    tag = model_tag(spec)
+    config = TrainConfig(
+        name=f"bench-{label_source}-{tag.replace(' ', '-').replace('+', '_')}",
+        label_source=label_source,
+        modality=modality,
+        fusion=fusion,
+        loss=loss,
+        epochs=args.epochs,
+        patience=args.patience,
+        dim=args.dim,
+        seed=seed,
+        encoder_backend=args.backend,
+        pair_mode=pairs,
+        **{
+            field: value
+            for field, value in (
+                ("cosine_scale", args.cosine_scale),
+                ("metric_projection", args.metric_projection),
+            )
+            if value is not None  # None: TrainConfig's default
+        },
+    )
+    result = train_vendor_model(workspace, config, table=table)
+    model = result.model
+    assert model is not None
+    usable = table.usable(modality)
+    embeddings = np.zeros((len(table), model.embedding_dim), dtype=np.float32)
+    embeddings[usable] = embed_table(model, table.select(usable))
+    row = {
+        "labels": label_source,
+        "model": tag,
+        "seed": seed,
+        "modality": modality,
+        "train_s": result.seconds,
+        "epochs": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "val_rp": result.best_score,
+    }
+    row.update(retrieval_rows(embeddings, table, usable))
+    row.update(identification(model, table, usable))
+    return row
+
+
+def model_tag(spec: tuple[str, str, str, bool]) -> str:
+    """``"multimodal-mean ce+supcon"``, ``"text ce"``, ... (``" pairs"`` for the pair mode)."""
+    modality, fusion, loss, pairs = spec
+    tag = f"{modality}{'-' + fusion if modality == 'multimodal' else ''} {loss}"
+    return tag + (" pairs" if pairs else "")
+
+
+def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (labels, model): each numeric column as ``"mean ± std"`` over its seeds.
+
+    Rows without a seed (the zero-shot baselines) are kept as they are.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if "seed" in row:
+            groups.setdefault((row["labels"], row["model"]), []).append(row)
+        else:
+            out.append(row)
+    for (labels, model), members in groups.items():
+        agg: dict[str, Any] = {"labels": labels, "model": f"{model} (n={len(members)})"}
+        for key, _, fmt in COLUMNS:
+            values = [m[key] for m in members if isinstance(m.get(key), int | float)]
+            if key in ("labels", "model", "seed") or not values:
+                continue
+            mean, std = float(np.mean(values)), float(np.std(values))
+            agg[key] = f"{fmt.format(mean)} ± {fmt.format(std)}" if "f" in fmt else f"{mean:.0f}"
+        out.append(agg)
+    return out
+
+
 COLUMNS = [
     ("labels", "labels", "{}"),
     ("model", "model", "{}"),
+    ("seed", "seed", "{}"),
     ("in_nq", "in nq", "{}"),
     ("in_rp", "in R-P", "{:.3f}"),
     ("in_mrr10", "in MRR@10", "{:.3f}"),
@@ -244,7 +322,10 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     for row in rows:
-        cells = [fmt.format(row[key]) if key in row else "" for key, _, fmt in COLUMNS]
+        cells = [
+            (row[key] if isinstance(row[key], str) else fmt.format(row[key])) if key in row else ""
+            for key, _, fmt in COLUMNS
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

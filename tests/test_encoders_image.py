@@ -177,16 +177,17 @@ def test_efficientnet_save_and_reload(
 def test_options_show_in_name() -> None:
     imagenet = load_encoder("efficientnet-lite0", normalization="imagenet", image_size=192)
     assert imagenet.name.endswith(":size=192x192:norm=imagenet")
-    assert load_encoder("efficientnet-lite0", backend="onnx-int8").name.endswith(
-        ":int8-static@builtin"
-    )
+    default_int8 = load_encoder("efficientnet-lite0", backend="onnx-int8").name
+    assert re.search(r":int8-static-f[0-9a-f]+@builtin$", default_int8)  # f: layers kept float
+    all_int8 = load_encoder("efficientnet-lite0", backend="onnx-int8", int8_keep_float=())
+    assert all_int8.name.endswith(":int8-static@builtin")
     assert load_encoder(
         "efficientnet-lite0", backend="onnx-int8", int8_method="dynamic"
     ).name.endswith(":size=224x224:int8")
     own = load_encoder(
         "efficientnet-lite0", backend="onnx-int8", calibration_images=[synthetic_photo(0)]
     )
-    assert re.search(r":int8-static@[0-9a-f]{8}$", own.name)
+    assert re.search(r":int8-static(-f[0-9a-f]+)?@[0-9a-f]{8}$", own.name)
     with pytest.raises(EncoderError, match="unknown normalization"):
         load_encoder("efficientnet-lite0", normalization="nope")
 

@@ -11,8 +11,9 @@ from PIL import Image
 from tests.test_encoders_image import make_tiny_vit, synthetic_photo
 from tests.test_encoders_text import TEXTS, make_tiny_bert
 from vendorlink.encoders import load_encoder
-from vendorlink.encoders.base import available_cores
-from vendorlink.encoders.onnx_export import model_folder
+from vendorlink.encoders.base import EncoderError, available_cores
+from vendorlink.encoders.image import EFFICIENTNET_INT8_FLOAT
+from vendorlink.encoders.onnx_export import float_nodes, model_folder
 from vendorlink.encoders.onnx_runtime import OnnxRunner
 
 SENTENCES = [
@@ -97,10 +98,26 @@ def test_efficientnet_onnx_and_static_int8(onnx_dir: Path) -> None:
     np.testing.assert_allclose(fp32, expected, atol=1e-4)
     assert cosines(fp32, expected).min() > 0.9999
     int8_enc = load_encoder("efficientnet-lite0", backend="onnx-int8", onnx_dir=onnx_dir)
+    assert ":int8-static-f" in int8_enc.name  # the recipe (float layers) is in the cache key
     int8 = int8_enc.encode(images)
     # Static int8 on a CNN is coarser than on text; see the module notes for measured values.
-    assert cosines(int8, expected).mean() > 0.97
-    assert cosines(int8, expected).min() > 0.85
+    assert cosines(int8, expected).mean() > 0.98
+    assert cosines(int8, expected).min() > 0.9
+    # The stem and the first two blocks stay float (plain weights); the other convolutions
+    # take their weights through DequantizeLinear (int8).
+    import onnx
+
+    graph = onnx.load(str(int8_enc._get_runner().path)).graph  # type: ignore[attr-defined]
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    int8_weights = {c.name: producer.get(c.input[1]) == "DequantizeLinear" for c in convs}
+    kept = [name for name in int8_weights if name.startswith(EFFICIENTNET_INT8_FLOAT)]
+    assert len(kept) == 6 and not any(int8_weights[name] for name in kept)
+    assert sum(int8_weights.values()) == len(convs) - 6
+    all_int8 = load_encoder("efficientnet-lite0", backend="onnx-int8", int8_keep_float=())
+    assert all_int8.name.endswith(":int8-static@builtin")  # the all-int8 ablation
+    with pytest.raises(EncoderError, match="match no node"):
+        float_nodes(model_folder(int8_enc) / "model.onnx", ["/no/such/layer/"])
 
 
 def test_hf_vision_model_exports(tmp_path: Path, onnx_dir: Path) -> None:

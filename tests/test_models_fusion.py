@@ -15,6 +15,7 @@ from vendorlink.models import (
     aggregate_images,
     make_fusion,
 )
+from vendorlink.models.heads import CosineLinear
 
 DIM = 8
 NAMES = sorted(FUSIONS)
@@ -120,3 +121,17 @@ def test_heads() -> None:
     assert ClassificationHead(DIM, 5, hidden_dims=(16,))(x).shape == (3, 5)
     z = EmbeddingHead(DIM, 4)(x)
     assert z.shape == (3, 4) and torch.allclose(z.norm(dim=1), torch.ones(3))
+
+
+def test_cosine_classifier_depends_only_on_direction() -> None:
+    torch.manual_seed(0)
+    head = ClassificationHead(DIM, 5, cosine_scale=10.0)
+    assert isinstance(head.net[-1], CosineLinear)
+    x = torch.randn(3, DIM, requires_grad=True)
+    logits = head(x)
+    assert logits.shape == (3, 5) and float(logits.abs().max()) <= 10.0 + 1e-5
+    torch.testing.assert_close(head(3.0 * x), logits)  # scale of the input does not matter
+    logits.sum().backward()
+    assert x.grad is not None and head.net[-1].weight.grad is not None
+    with pytest.raises(ValueError, match="scale"):
+        CosineLinear(DIM, 5, scale=0.0)

@@ -74,3 +74,14 @@ def test_bad_inputs_are_refused() -> None:
         model.match_probability(X[:, :2])
     with pytest.raises(InputError, match="not one of"):
         MatchFunction("svm").fit(X, y)
+
+
+def test_small_batches_of_a_forest_score_as_scikit_learn_does() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 5)).astype(np.float32)
+    y = (X[:, 0] + 0.3 * rng.random(400) > 0.6).astype(int)
+    model = MatchFunction("random_forest", {"n_estimators": 30}, [f"f{i}" for i in range(5)], 0)
+    model.fit(X, y)
+    fast = model.match_probability(X[:50])  # tree by tree (small batch)
+    reference = model.model_.predict_proba(X[:50])[:, 1].astype(np.float32)
+    assert np.array_equal(fast, reference)

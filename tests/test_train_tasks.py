@@ -81,6 +81,16 @@ def test_a_metric_projection_head_feeds_the_metric_loss_only(tiny_table: AdTable
     assert out["embedding"].shape == (len(usable), 16)  # retrieval uses the fused space
 
 
+def test_a_cosine_classifier_trains_and_loads(tiny_table: AdTable, tmp_path: Path) -> None:
+    model = _trained(tiny_table, copy_config(BASE, cosine_scale=10.0), tmp_path / "m")
+    assert model.config.cosine_scale == 10.0
+    loaded = VendorModel.load(tmp_path / "m")
+    usable = tiny_table.select(tiny_table.usable("multimodal"))
+    out, back = model(**usable.tensors()), loaded(**usable.tensors())
+    assert float(out["logits"].abs().max()) <= 10.0 + 1e-4
+    torch.testing.assert_close(back["logits"], out["logits"])
+
+
 @pytest.mark.parametrize("fusion", ["mean", "sum", "product", "concat", "attention", "gated"])
 def test_every_fusion_trains_and_save_load_gives_the_same_embeddings(
     tiny_table: AdTable, fusion: str, tmp_path: Path

@@ -323,6 +323,10 @@ def _load_folder(path: Path, modality: Modality | None, options: dict[str, Any])
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise EncoderError(f"{config_path} is not valid JSON: {exc}") from exc
+    if config.get("vendorlink_encoder") == "style-stack":  # encoders.chargram.STACK_KIND
+        from vendorlink.encoders.chargram import load_style_stack
+
+        return load_style_stack(path, **options)
     if modality is None:
         if "vendorlink_encoder" in config:
             modality = "image"

@@ -53,6 +53,17 @@ NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 CROP_FRACTION = 0.875  # 224 of 256: the centre crop used when evaluating ImageNet models
 SAVED_FORMAT = "efficientnet-lite"
 INT8_METHODS = ("static", "dynamic")
+# Layers of EfficientNet-Lite kept in float by static int8 (ONNX node-name prefixes): the
+# stem and the first two blocks, which run at 112x112. Quantising them costs most of the
+# int8 error (cosine to torch 0.978 -> 0.996 on generated ad images; R-Precision of a
+# head trained on torch vectors -0.011..-0.013 -> -0.001..+0.001) for a small share of
+# the compute; see onnx_export and benchmarks/onnx_quality.py.
+EFFICIENTNET_INT8_FLOAT = (
+    "/backbone/_conv_stem/",
+    "/backbone/_swish/",
+    "/backbone/_blocks.0/",
+    "/backbone/_blocks.1/",
+)
 
 ImageInput = Image.Image | str | Path | bytes
 
@@ -193,8 +204,11 @@ class ImageEncoder(Encoder):
 
     ``name`` is ``image:<model id>@<sha256 of weights (and config)>[:12]:size=<h>x<w>``
     (plus ``:norm=<normalisation>`` when not the model's own, ``:raw`` when not L2-normalised).
-    With ``backend="onnx-int8"`` the suffix names the quantisation: ``:int8`` (dynamic) or
-    ``:int8-static@<calibration set id>``.
+    With ``backend="onnx-int8"`` the suffix names the quantisation: ``:int8`` (dynamic),
+    ``:int8-static@<calibration set id>`` (static, every layer int8) or
+    ``:int8-static-f<digest>@<calibration set id>`` (static with the layers named by
+    ``int8_keep_float``, ONNX node-name prefixes, left in float; EfficientNet-Lite's
+    default is :data:`EFFICIENTNET_INT8_FLOAT`; pass ``int8_keep_float=()`` for all-int8).
     """
 
     modality = "image"
@@ -216,6 +230,7 @@ class ImageEncoder(Encoder):
         threads: int | None = None,
         int8_method: str | None = "static",
         calibration_images: Sequence[ImageInput] | None = None,
+        int8_keep_float: Sequence[str] = (),
         save_config: dict[str, Any] | None = None,
     ) -> None:
         if int8_method not in INT8_METHODS:
@@ -239,6 +254,7 @@ class ImageEncoder(Encoder):
         self.normalize = normalize
         self._backbone_factory = backbone_factory
         self._calibration_images = list(calibration_images) if calibration_images else None
+        self.int8_keep_float = tuple(int8_keep_float)  # read by onnx_export (static int8)
         self._save_config = save_config
         self._hf_source: Path | None = None  # the Hugging Face folder it was loaded from
 
@@ -272,7 +288,10 @@ class ImageEncoder(Encoder):
     def _int8_suffix(self) -> str:
         if self.int8_method == "dynamic":
             return "int8"
-        return f"int8-static@{self._calibration_id()}"
+        if not self.int8_keep_float:
+            return f"int8-static@{self._calibration_id()}"
+        digest = hashlib.sha1("\n".join(self.int8_keep_float).encode()).hexdigest()[:6]
+        return f"int8-static-f{digest}@{self._calibration_id()}"
 
     def _calibration_arrays(self) -> np.ndarray:
         if self._calibration_images is not None:
@@ -373,6 +392,7 @@ def _efficientnet_encoder(
     if image_size < 32:
         raise EncoderError(f"image_size must be at least 32, got {image_size}")
     preprocess = _lite_preprocess(image_size, normalization)
+    options.setdefault("int8_keep_float", EFFICIENTNET_INT8_FLOAT)
     extra = "" if normalization == "efficientnet-lite" else f":norm={normalization}"
     save_config = {
         "vendorlink_encoder": SAVED_FORMAT,

@@ -7,6 +7,7 @@ Layout of the cache (``onnx_dir``; default ``$VENDORLINK_ONNX_DIR``, else
       model.onnx                      # fp32, pooling and L2 norm inside the graph
       model.int8.onnx                 # dynamic int8 (per-channel weights)
       model.int8-static@<calib>.onnx  # static int8 (QDQ, calibrated activations)
+      model.int8-static-f<id>@<calib>.onnx  # static int8, some layers left in float
       meta.json                       # encoder name, inputs, versions
 
 Every file is written under a temporary name and renamed into place, so a crash never
@@ -17,9 +18,16 @@ Quantisation (numbers measured on this project's 2-core AVX-512 VNNI CPU):
 - text transformers: ``quantize_dynamic``, int8 weights per channel. Cosine to fp32 on
   ad-like texts: mean 0.993, min 0.98 (MiniLM). Per-tensor weights lose too much (0.93).
 - CNNs (EfficientNet-Lite0): static QDQ quantisation, per-channel weights, activation ranges
-  calibrated (min/max) on a small image set, after ONNX Runtime's graph pre-processing.
-  Cosine to fp32: mean 0.985 (min about 0.90) on held-out natural photo crops, about 0.91 on
-  flat synthetic pictures; about twice the fp32 speed. Dynamic quantisation of convolutions
+  calibrated (min/max) on a small image set, after ONNX Runtime's graph pre-processing,
+  with the stem and the first two blocks (the 112x112 layers) left in float
+  (``ImageEncoder.int8_keep_float``, node-name prefixes). On generated ad images, cosine to
+  fp32 is 0.996 (min 0.97) that way and 0.978 (min 0.87) with every layer int8, and the
+  R-Precision change of a head trained on torch vectors goes from -0.011..-0.013 to
+  -0.001..+0.001 (``benchmarks/onnx_quality.py``, 800 and 2x2000 ads); speed stays far
+  above fp32 and torch (all-int8 was 0.8-1.5x the speed of this one in loaded runs).
+  Excluding other layer groups (last blocks, head, middle blocks), min/max vs percentile
+  calibration, calibrating on the workspace's own images instead of the built-in set, and
+  ``reduce_range`` did not help (reduce_range: worse). Dynamic quantisation of convolutions
   (``ConvInteger``) is no option: cosine 0.52-0.75 and about 4x slower than fp32. Choose
   with ``int8_method`` ("static" / "dynamic"); the default calibration set is
   :func:`vendorlink.encoders.image.builtin_calibration_images`, or pass
@@ -36,6 +44,7 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,7 +101,8 @@ def ensure_onnx_model(encoder: Encoder, *, int8: bool) -> Path:
     quantised = folder / f"model.{re.sub(r'[^A-Za-z0-9@._-]+', '-', suffix)}.onnx"
     if not quantised.is_file():
         if encoder.int8_method == "static":
-            quantize_static_int8(fp32, quantised, encoder._calibration_feeds())
+            keep_float = getattr(encoder, "int8_keep_float", ())  # image encoders only
+            quantize_static_int8(fp32, quantised, encoder._calibration_feeds(), keep_float)
         else:
             quantize_dynamic_int8(fp32, quantised)
     return quantised
@@ -150,9 +160,13 @@ def quantize_dynamic_int8(src: Path, dst: Path) -> Path:
     return dst
 
 
-def quantize_static_int8(src: Path, dst: Path, feeds: list[Feed]) -> Path:
+def quantize_static_int8(
+    src: Path, dst: Path, feeds: list[Feed], keep_float: Sequence[str] = ()
+) -> Path:
     """Static int8 quantisation (QDQ, per-channel weights, activation ranges from ``feeds``
-    by min/max calibration); atomic."""
+    by min/max calibration); atomic. Nodes whose name starts with one of ``keep_float``
+    stay in float; a prefix that matches no node is an error (a renamed graph would
+    otherwise silently quantise everything)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -178,6 +192,7 @@ def quantize_static_int8(src: Path, dst: Path, feeds: list[Feed]) -> Path:
             # convolutions): otherwise Q/DQ pairs around them block the int8 Conv kernels
             # and the int8 model is no faster than fp32.
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+            excluded = float_nodes(pre, keep_float)
             quantize_static(
                 pre,
                 tmp,
@@ -188,12 +203,26 @@ def quantize_static_int8(src: Path, dst: Path, feeds: list[Feed]) -> Path:
                 weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.MinMax,
                 calibration_providers=["CPUExecutionProvider"],
+                nodes_to_exclude=excluded,
             )
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
         pre.unlink(missing_ok=True)
     return dst
+
+
+def float_nodes(model_path: Path, prefixes: Sequence[str]) -> list[str]:
+    """Names of the nodes of ``model_path`` that start with one of ``prefixes``."""
+    if not prefixes:
+        return []
+    import onnx
+
+    names = [node.name for node in onnx.load(str(model_path)).graph.node]
+    unmatched = [p for p in prefixes if not any(n.startswith(p) for n in names)]
+    if unmatched:
+        raise EncoderError(f"int8_keep_float prefixes match no node of the model: {unmatched}")
+    return [n for n in names if n.startswith(tuple(prefixes))]
 
 
 class _quiet_root_logger:

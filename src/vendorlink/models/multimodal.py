@@ -69,6 +69,7 @@ class ModelConfig:
     text_encoder: str = ""
     image_encoder: str = ""
     metric_projection: int = 0
+    cosine_scale: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -148,7 +149,11 @@ class VendorModel(nn.Module):
         self.classifier: ClassificationHead | None = None
         if config.num_classes:
             self.classifier = ClassificationHead(
-                width, config.num_classes, config.classifier_hidden, config.dropout
+                width,
+                config.num_classes,
+                config.classifier_hidden,
+                config.dropout,
+                cosine_scale=config.cosine_scale,
             )
 
     @property

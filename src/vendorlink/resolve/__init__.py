@@ -15,8 +15,10 @@ from vendorlink.resolve.clustering import (
     ScoredPairs,
     connected_components,
     correlation_clustering,
+    supported_components,
 )
 from vendorlink.resolve.features import PairFeaturizer
+from vendorlink.resolve.guard import GuardSettings, implausible_values
 from vendorlink.resolve.identifiers import identifier_components, join_with_identifiers
 from vendorlink.resolve.incremental import IncrementalLinker, link_new_ads
 from vendorlink.resolve.match import MatchEvaluation, MatchFunction, evaluate_scores
@@ -58,6 +60,7 @@ __all__ = [
     "Clusters",
     "Comparison",
     "FieldSpec",
+    "GuardSettings",
     "IncrementalLinker",
     "MatchEvaluation",
     "MatchFunction",
@@ -83,6 +86,7 @@ __all__ = [
     "evaluate_scores",
     "identifier_components",
     "identifier_holdout_curve",
+    "implausible_values",
     "join_with_identifiers",
     "labelled_pairs",
     "learn_rules",
@@ -95,6 +99,7 @@ __all__ = [
     "recluster",
     "resolve_records",
     "run_resolve",
+    "supported_components",
     "text_ads_settings",
     "threshold_curve",
 ]

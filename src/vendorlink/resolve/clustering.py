@@ -5,6 +5,8 @@ need no re-scoring. Edges are the pairs scoring at least the threshold.
 
 - ``connected_components`` (Nagpal et al.): every chain of edges joins one cluster, so a
   few false edges can merge many entities (the "snowball effect").
+- :func:`supported_components`: connected components in which one weak edge cannot bridge
+  two groups of records (used where match edges join the identifier communities).
 - ``correlation``: correlation clustering, which resists chaining. It maximises the sum,
   over pairs of records in one cluster, of w_ij = s_ij - t for a scored pair (negative
   below the threshold) and w_ij = -γ t for a pair never scored (blocking did not propose
@@ -113,6 +115,54 @@ def correlation_clustering(
         if moved == 0:
             break
     return _renumber_by_size(label)
+
+
+def supported_components(
+    n: int,
+    left: np.ndarray,
+    right: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    *,
+    fixed_left: np.ndarray | None = None,
+    fixed_right: np.ndarray | None = None,
+    min_support: int = 2,
+    strong_margin: float = 0.5,
+) -> np.ndarray:
+    """Connected components that a single weak edge cannot bridge.
+
+    *Cores* are the components of the strong edges (score at least ``threshold +
+    strong_margin * (1 - threshold)``) and of the ``fixed`` edges (e.g. shared
+    identifiers). Weak edges (at the threshold, below strong) then join two cores only when
+    at least ``min_support`` of them run between the two, or when one core is a single
+    record. One borderline pair between two large vendors thus no longer merges them (the
+    chaining that costs connected components most of their pairwise precision), while a
+    record with one good match still joins. ``min_support=1`` is plain connected components
+    of all edges at the threshold.
+    """
+    t = float(threshold)
+    fl = np.zeros(0, np.int64) if fixed_left is None else np.asarray(fixed_left, np.int64)
+    fr = np.zeros(0, np.int64) if fixed_right is None else np.asarray(fixed_right, np.int64)
+    edge = scores >= t
+    if min_support <= 1:
+        return connected_components(
+            n, np.concatenate([left[edge], fl]), np.concatenate([right[edge], fr])
+        )
+    strong = scores >= t + strong_margin * (1.0 - t)
+    core = connected_components(
+        n, np.concatenate([left[strong], fl]), np.concatenate([right[strong], fr])
+    )
+    weak = edge & ~strong
+    a, b = core[left[weak]], core[right[weak]]
+    cross = a != b
+    a, b = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+    n_cores = int(core.max()) + 1 if n else 0
+    pair, support = np.unique(a * np.int64(n_cores) + b, return_counts=True)
+    ca, cb = pair // n_cores, pair % n_cores
+    size = np.bincount(core, minlength=n_cores)
+    join = (support >= min_support) | (np.minimum(size[ca], size[cb]) == 1)
+    merged = connected_components(n_cores, ca[join], cb[join])
+    return _renumber_by_size(merged[core])
 
 
 def component_pairs(

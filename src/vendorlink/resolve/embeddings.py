@@ -14,6 +14,7 @@ Nothing is computed: a workspace without cached vectors resolves without these f
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,32 @@ def _shard_keys(shard: Path) -> list[str]:
     return _SHARD_KEYS[shard]
 
 
+# Decoded vector matrices of shards read for a few of their rows (write-once files; least
+# recently used dropped beyond SHARD_CACHE_BYTES): incremental linking reads a few vectors
+# per call. Shards read for most of their rows (a whole resolve run) are not kept.
+SHARD_CACHE_BYTES = 256 * 1024**2
+_SHARD_VECTORS: OrderedDict[Path, np.ndarray] = OrderedDict()
+
+
+def _shard_vectors(shard: Path, keep: bool) -> np.ndarray:
+    """The ``(rows, dim)`` float32 vectors of one shard (``keep``: cache them)."""
+    flat = _SHARD_VECTORS.get(shard)
+    if flat is not None:
+        _SHARD_VECTORS.move_to_end(shard)
+        return flat
+    vec = pq.read_table(shard, columns=["vector"]).column("vector").combine_chunks()
+    dim = len(vec[0]) if len(vec) else 0
+    flat = vec.values.to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32)
+    if not keep:
+        return flat
+    _SHARD_VECTORS[shard] = flat
+    while len(_SHARD_VECTORS) > 1 and sum(a.nbytes for a in _SHARD_VECTORS.values()) > (
+        SHARD_CACHE_BYTES
+    ):
+        _SHARD_VECTORS.popitem(last=False)
+    return flat
+
+
 def _vectors(folder: Path, keys: set[str]) -> dict[str, np.ndarray]:
     """Stored vectors of ``keys`` (those found) from one encoder folder."""
     found: dict[str, np.ndarray] = {}
@@ -60,11 +87,9 @@ def _vectors(folder: Path, keys: set[str]) -> dict[str, np.ndarray]:
         rows = [i for i, k in enumerate(names) if k in keys and k not in found]
         if not rows:
             continue
-        vec = pq.read_table(shard, columns=["vector"]).column("vector").combine_chunks()
-        dim = len(vec[0]) if len(vec) else 0
-        flat = vec.values.to_numpy(zero_copy_only=False).reshape(-1, dim)
+        flat = _shard_vectors(shard, keep=2 * len(rows) < len(names))
         for i in rows:
-            found[names[i]] = flat[i].astype(np.float32)
+            found[names[i]] = flat[i].copy()
     return found
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components as _cc
 
-from vendorlink.resolve.clustering import ScoredPairs, connected_components
+from vendorlink.resolve.clustering import ScoredPairs, connected_components, supported_components
+from vendorlink.resolve.guard import GuardReport, GuardSettings, guarded_set_matrix
 from vendorlink.resolve.records import RecordTable
 from vendorlink.resolve.threshold import (
     HoldoutCurve,
@@ -27,10 +28,25 @@ from vendorlink.resolve.threshold import (
 )
 
 
-def identifier_components(records: RecordTable, fields: Sequence[str]) -> np.ndarray:
+def identifier_components(
+    records: RecordTable,
+    fields: Sequence[str],
+    guard: GuardSettings | None = None,
+    reports: list[GuardReport] | None = None,
+) -> np.ndarray:
     """Component per record of the graph joining records that share a value of any of
-    ``fields`` (list fields); ``-1`` for records with none of them."""
-    mats = [records.set_matrix(f) for f in fields if f in records.specs]
+    ``fields`` (list fields); ``-1`` for records with none of them.
+
+    Values shared by implausibly many ads, names or cities join nothing
+    (:mod:`vendorlink.resolve.guard`; ``guard`` defaults to :class:`GuardSettings`); the
+    guard's report of each field is appended to ``reports`` when given."""
+    mats = []
+    for name in fields:
+        if name in records.specs:
+            mat, report = guarded_set_matrix(records, name, guard)
+            mats.append(mat)
+            if reports is not None:
+                reports.append(report)
     if not mats:
         return np.full(len(records), -1, dtype=np.int64)
     mat = sparse.hstack(mats, format="coo")
@@ -74,20 +90,42 @@ def join_with_identifiers(
     *,
     hide_fraction: float = 0.3,
     seed: int = 0,
+    min_support: int = 1,
+    strong_margin: float = 0.5,
 ) -> tuple[np.ndarray, ThresholdChoice, HoldoutCurve | None]:
     """Final clusters: match edges at the link threshold joined with the identifier
     communities (``components``, ``-1`` = none). Without a given ``threshold`` the link
     threshold is chosen label-free by :func:`~vendorlink.resolve.threshold.
-    identifier_holdout_curve` (returned, else ``None``)."""
+    identifier_holdout_curve` (returned, else ``None``). ``min_support`` > 1: weak match
+    edges must support each join (:func:`~vendorlink.resolve.clustering.
+    supported_components`), so one borderline pair cannot bridge two vendors."""
     curve = None
     if threshold is None:
-        curve = identifier_holdout_curve(scored, components, hide_fraction=hide_fraction, seed=seed)
+        curve = identifier_holdout_curve(
+            scored, components, hide_fraction=hide_fraction, seed=seed,
+            min_support=min_support, strong_margin=strong_margin,
+        )  # fmt: skip
         choice = choose_union_threshold(curve)
     else:
         choice = ThresholdChoice(float(threshold), "fixed", f"fixed link threshold {threshold}", 0)
-    left, right, _ = scored.edges(choice.threshold)
-    cl, cr = community_edges(components)
-    labels = connected_components(
-        scored.n_records, np.concatenate([left, cl]), np.concatenate([right, cr])
+    labels = link_with_identifiers(
+        scored, components, choice.threshold, min_support=min_support, strong_margin=strong_margin
     )
     return labels, choice, curve
+
+
+def link_with_identifiers(
+    scored: ScoredPairs,
+    components: np.ndarray,
+    threshold: float,
+    *,
+    min_support: int = 1,
+    strong_margin: float = 0.5,
+) -> np.ndarray:
+    """Clusters of the match edges at ``threshold`` joined with the identifier communities
+    (``components``, ``-1`` = none), weak edges needing ``min_support`` per join."""
+    cl, cr = community_edges(np.asarray(components, dtype=np.int64))
+    return supported_components(
+        scored.n_records, scored.left, scored.right, scored.scores, threshold,
+        fixed_left=cl, fixed_right=cr, min_support=min_support, strong_margin=strong_margin,
+    )  # fmt: skip

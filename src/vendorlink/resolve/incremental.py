@@ -8,7 +8,9 @@ one batch at a time:
 1. candidates: existing ads sharing a phone or email with the new ad (direct identifier
    link), a word unigram or bigram held by at most ``max_df`` existing ads (the rarest
    ``max_tokens`` of the new ad; the most recent ``per_token`` holders of each), a name,
-   or an image hash within ``max_hamming`` bits;
+   or an image hash within ``max_hamming`` bits; of these, the ``max_candidates`` that
+   share the most such evidence with the new ad (every direct identifier link is kept),
+   and the ads linked since the linker was loaded;
 2. the match function scores each (new ad, candidate) pair, the features computed on a
    small record table of the new ads and their candidates only;
 3. each cluster's score is its best pair score; the ad joins the best cluster when that
@@ -18,7 +20,8 @@ one batch at a time:
 MATCHED scale) and then links a batch in well under a second; :func:`link_new_ads` keeps
 one linker per workspace and resolve run, so repeated calls (an HTTP endpoint) pay the
 load once. With ``write=True`` the assignments are added to ``resolve_clusters`` (a new
-cluster id for an ad that joins none).
+cluster id for an ad that joins none) and to the cached linker, so later calls neither
+reload it nor miss the ads just written.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ _NEW_ADS_SQL = ADS_SQL.replace(
     "FROM ads a", "FROM (SELECT * FROM ads WHERE list_contains(?, ad_id)) a", 1
 )
 IDENTIFIER_FIELDS = ("phones", "emails")
+# ads written since the linker was loaded are compared with every new ad; past this many
+# the linker is rebuilt from the workspace instead (they then get indexed like the rest)
+MAX_RECENT = 1000
 
 
 @dataclass
@@ -89,6 +95,7 @@ class IncrementalLinker:
         max_tokens: int = 20,
         per_token: int = 50,
         max_hamming: int = 6,
+        max_candidates: int = 300,
     ) -> None:
         if resolver.match_function is None:
             raise InputError("the resolver has no match function")
@@ -99,7 +106,11 @@ class IncrementalLinker:
         self.run_id = run_id
         self.max_df, self.max_tokens, self.per_token = max_df, max_tokens, per_token
         self.max_hamming = max_hamming
+        self.max_candidates = max_candidates
         self.position = {a: i for i, a in enumerate(records.ids.tolist())}
+        # ads linked (and written) since loading: always candidates, found by brute force
+        self.recent: RecordTable | None = None
+        self.recent_clusters = np.zeros(0, dtype=np.int64)
         self._values: dict[str, dict[str, np.ndarray]] = {}
         for name, spec in records.specs.items():
             if spec.kind == "string_list":
@@ -177,18 +188,73 @@ class IncrementalLinker:
                 dist = np.bitwise_count(flat[:, None] ^ mine[None, :].astype(np.uint64))
                 found.append(owner[(dist <= self.max_hamming).any(axis=1)])
         direct_rows = np.unique(np.concatenate(direct)) if direct else np.zeros(0, np.int64)
-        rows = np.unique(np.concatenate([*found, direct_rows])) if found or direct else direct_rows
+        rows = direct_rows
+        if found:
+            # the existing ads sharing the most rare words, names or images come first
+            held, evidence = np.unique(np.concatenate(found), return_counts=True)
+            if len(held) > self.max_candidates:
+                held = held[np.argsort(-evidence, kind="stable")[: self.max_candidates]]
+            rows = np.union1d(held, direct_rows)
+        n_old = len(self.records)
+        if self.recent is not None:  # recently linked ads: positions after the existing ones
+            rows = np.union1d(rows, n_old + np.arange(len(self.recent)))
+            direct_rows = np.union1d(direct_rows, n_old + self._recent_direct(new, i))
         return rows.astype(np.int64), direct_rows.astype(np.int64)
+
+    def _recent_direct(self, new: RecordTable, i: int) -> np.ndarray:
+        """Recently linked ads sharing a phone or email with new record ``i``."""
+        assert self.recent is not None
+        out = []
+        for name in IDENTIFIER_FIELDS:
+            if name not in new.specs:
+                continue
+            mine = set(new.values[name][i])
+            if mine:
+                out += [k for k, vs in enumerate(self.recent.values[name]) if mine & set(vs)]
+        return np.asarray(out, dtype=np.int64)
+
+    def _cluster(self, row: int) -> int:
+        n_old = len(self.records)
+        return int(self.clusters[row] if row < n_old else self.recent_clusters[row - n_old])
+
+    def _ad_id(self, row: int) -> str:
+        n_old = len(self.records)
+        if row < n_old:
+            return str(self.records.ids[row])
+        assert self.recent is not None
+        return str(self.recent.ids[row - n_old])
+
+    def _table(self, rows: np.ndarray) -> RecordTable:
+        """The existing (and recently linked) records at positions ``rows`` (sorted)."""
+        n_old = len(self.records)
+        parts = [self.records.subset(rows[rows < n_old])]
+        if self.recent is not None and (rows >= n_old).any():
+            parts.append(self.recent.subset(rows[rows >= n_old] - n_old))
+        return parts[0] if len(parts) == 1 else RecordTable.concat(parts)
+
+    def add(self, new: RecordTable, clusters: Sequence[int]) -> None:
+        """Remember ads just written to ``resolve_clusters`` (candidates of later calls)."""
+        tables = [new] if self.recent is None else [self.recent, new]
+        self.recent = RecordTable.concat(tables)
+        self.recent_clusters = np.concatenate(
+            [self.recent_clusters, np.asarray(clusters, dtype=np.int64)]
+        )
+        n_old = len(self.records)
+        for k, a in enumerate(self.recent.ids.tolist()):
+            self.position[a] = n_old + k
 
     def link(self, frame: pd.DataFrame, top_k: int = 5) -> list[Assignment]:
         """Assignments of the new ads in ``frame`` (columns of ``ads_frame``)."""
-        new = self.resolver.records(frame)
+        return self.link_records(self.resolver.records(frame), top_k)
+
+    def link_records(self, new: RecordTable, top_k: int = 5) -> list[Assignment]:
+        """Assignments of the new records ``new`` (built by this linker's resolver)."""
         known = [a for a in new.ids.tolist() if a in self.position]
         if known:
             raise InputError(f"ads already in the clusters: {known[:5]}")
         per_ad = [self.candidates(new, i) for i in range(len(new))]
         rows = np.unique(np.concatenate([c for c, _ in per_ad] + [np.zeros(0, np.int64)]))
-        small = RecordTable.concat([new, self.records.subset(rows)])
+        small = RecordTable.concat([new, self._table(rows)])
         local = {int(r): len(new) + j for j, r in enumerate(rows.tolist())}
         left = np.concatenate(
             [np.full(len(c), i, np.int64) for i, (c, _) in enumerate(per_ad)] + [np.zeros(0, int)]
@@ -210,19 +276,19 @@ class IncrementalLinker:
     ) -> Assignment:
         by_cluster: dict[int, CandidateCluster] = {}
         for r, s in zip(rows.tolist(), scores.tolist(), strict=True):
-            c = int(self.clusters[r])
+            c = self._cluster(r)
             cur = by_cluster.get(c)
             if cur is None:
-                by_cluster[c] = CandidateCluster(c, float(s), str(self.records.ids[r]), 1)
+                by_cluster[c] = CandidateCluster(c, float(s), self._ad_id(r), 1)
             else:
                 cur.n_pairs += 1
                 if s > cur.score:
-                    cur.score, cur.best_ad = float(s), str(self.records.ids[r])
+                    cur.score, cur.best_ad = float(s), self._ad_id(r)
         ranked = sorted(by_cluster.values(), key=lambda c: -c.score)
         top = [CandidateCluster(c.cluster, round(c.score, 4), c.best_ad, c.n_pairs)
                for c in ranked[:top_k]]  # fmt: skip
         if len(direct):
-            ident = {int(self.clusters[r]) for r in direct.tolist()}
+            ident = {self._cluster(r) for r in direct.tolist()}
             best = max(ident, key=lambda c: by_cluster[c].score if c in by_cluster else 0.0)
             return Assignment(ad_id, best, 1.0, "identifier", top, len(rows))
         if ranked and ranked[0].score >= self.threshold:
@@ -300,9 +366,12 @@ def link_new_ads(
         )
     frame = frame.set_index("ad_id", drop=False).loc[list(dict.fromkeys(ad_ids))]
     t0 = time.perf_counter()
-    assignments = linker.link(frame.reset_index(drop=True), top_k=top_k)
+    new = linker.resolver.records(frame.reset_index(drop=True))
+    assignments = linker.link_records(new, top_k=top_k)
     if write:
-        _write_assignments(workspace, linker, assignments)
+        linker.add(new, _write_assignments(workspace, linker, assignments))
+        if linker.recent is not None and len(linker.recent) > MAX_RECENT:
+            _LINKERS.clear()
     out = [a.to_dict() for a in assignments]
     for row in out:
         row["seconds"] = round((time.perf_counter() - t0) / len(out), 4)
@@ -311,7 +380,8 @@ def link_new_ads(
 
 def _write_assignments(
     workspace: Workspace, linker: IncrementalLinker, assignments: list[Assignment]
-) -> None:
+) -> list[int]:
+    """Add the assignments to ``resolve_clusters``; returns the cluster of each ad."""
     with workspace.run("resolve", {"incremental": True, "n_ads": len(assignments)}) as run:
         rows = run.con.execute("SELECT coalesce(max(cluster), -1) FROM resolve_clusters")
         next_id = int(rows.fetchall()[0][0])
@@ -333,5 +403,4 @@ def _write_assignments(
                 }
             ),
         )
-    # the cached linker no longer knows every clustered ad: drop it
-    _LINKERS.clear()
+    return clusters

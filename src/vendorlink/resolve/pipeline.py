@@ -28,6 +28,7 @@ from vendorlink.errors import InputError
 from vendorlink.resolve.blocking import BlockingReport, CandidatePairs, block
 from vendorlink.resolve.clustering import Clusters, ScoredPairs
 from vendorlink.resolve.features import PairFeaturizer
+from vendorlink.resolve.guard import GuardSettings
 from vendorlink.resolve.match import MatchEvaluation, MatchFunction, evaluate_scores
 from vendorlink.resolve.metrics import cluster_metrics
 from vendorlink.resolve.records import RecordTable
@@ -286,7 +287,9 @@ class Resolver:
             return records.labels
         proxy = self.settings.training.proxy_field
         if proxy:
-            comp = proxy_components(records, proxy)
+            comp = proxy_components(
+                records, proxy, GuardSettings.from_training(self.settings.training)
+            )
             return np.array([None if c < 0 else int(c) for c in comp], dtype=object)
         return None
 

@@ -306,6 +306,19 @@ def _as_list(v: Any) -> list[Any]:
     return [v]
 
 
+def _vector(v: Any) -> np.ndarray | None:
+    """One embedding as float32, ``None`` when missing or empty (vectors are converted
+    whole; element by element only when some elements are missing)."""
+    if _is_missing(v):
+        return None
+    try:
+        vec = np.asarray(v, dtype=np.float32)
+    except (TypeError, ValueError):
+        kept = _as_list(v)
+        return np.asarray(kept, dtype=np.float32) if kept else None
+    return vec.ravel() if vec.size else None
+
+
 def _normalise(col: pd.Series, spec: FieldSpec, ids: np.ndarray) -> Any:
     kind, raw = spec.kind, col.tolist()
     if kind == "text":
@@ -338,8 +351,7 @@ def _normalise(col: pd.Series, spec: FieldSpec, ids: np.ndarray) -> Any:
                 ) from exc
         return out_h
     if kind == "embedding":
-        vecs = [None if _is_missing(v) or len(_as_list(v)) == 0 else np.asarray(v, np.float32)
-                for v in raw]  # fmt: skip
+        vecs = [_vector(v) for v in raw]
         dims = {len(x) for x in vecs if x is not None}
         if len(dims) > 1:
             raise InputError(f"field {spec.name!r}: embeddings have different lengths {dims}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from vendorlink.resolve.guard import GuardReport, GuardSettings
 from vendorlink.resolve.identifiers import (
     identifier_components,
     join_with_identifiers,
@@ -58,8 +59,15 @@ def resolve_records(
     if progress is not None:
         progress("identifier communities and the link threshold")
     t0 = time.perf_counter()
-    components = identifier_components(records, IDENTIFIER_FIELDS)
-    final, link_choice, _ = join_with_identifiers(result.scored, components, seed=settings.seed)
+    guard_reports: list[GuardReport] = []
+    components = identifier_components(
+        records, IDENTIFIER_FIELDS, GuardSettings.from_training(settings.training), guard_reports
+    )
+    cs = settings.clustering
+    final, link_choice, _ = join_with_identifiers(
+        result.scored, components, seed=settings.seed,
+        min_support=cs.link_min_support, strong_margin=cs.link_strong_margin,
+    )  # fmt: skip
     timings["identifiers"] = time.perf_counter() - t0
     return {
         "ids": records.ids,
@@ -73,6 +81,9 @@ def resolve_records(
         "threshold_reason": link_choice.reason,
         "match_threshold": round(result.choice.threshold, 4),
         "blocking": result.blocking_report.to_dict(),
+        # identifier values left out of the communities as shared by implausibly many ads /
+        # names / cities (the training proxy's own report is in result.training.report)
+        "identifier_guard": [r.to_dict() for r in guard_reports],
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "result": result,
     }

@@ -202,7 +202,8 @@ class TrainingSettings:
     components; a positive whose unigram Jaccard of ``text_field`` is at least
     ``near_duplicate_jaccard`` is kept with probability ``near_duplicate_keep`` (Nagpal
     §3.2 bias against near-duplicates). Without it, pairs are labelled by the record
-    table's true labels (structured benchmarks).
+    table's true labels (structured benchmarks). ``identifier_guard`` leaves out proxy
+    values shared by implausibly many ads, names or cities (:mod:`vendorlink.resolve.guard`).
     """
 
     proxy_field: str | None = "phones"
@@ -214,6 +215,12 @@ class TrainingSettings:
     near_duplicate_keep: float = 0.1
     random_negative_fraction: float = 0.0
     test_fraction: float = 0.25
+    # identifiers shared by implausibly many ads / names / cities link nothing (see
+    # vendorlink.resolve.guard): above guard_factor (names, cities) or guard_ads_factor (ads;
+    # 0 = not used) times the 99th percentile over the shared values
+    identifier_guard: bool = True
+    guard_factor: float = 3.0
+    guard_ads_factor: float = 0.0
 
 
 @dataclass
@@ -254,6 +261,11 @@ class ClusteringSettings:
     unscored_penalty: float = 0.5
     complete_components: bool = True
     max_component_size: int = 300
+    # where match edges join the identifier communities: weak edges (below the threshold +
+    # link_strong_margin of the way to 1) join two groups only with link_min_support of
+    # them (1: plain connected components; see clustering.supported_components)
+    link_min_support: int = 2
+    link_strong_margin: float = 0.5
 
 
 @dataclass
@@ -356,6 +368,14 @@ class ResolveSettings:
             raise SettingsError(
                 f"training.text_field {self.training.text_field!r} is not a declared field"
             )
+        if self.clustering.link_min_support < 1:
+            raise SettingsError("clustering.link_min_support must be at least 1")
+        if not 0.0 <= self.clustering.link_strong_margin <= 1.0:
+            raise SettingsError("clustering.link_strong_margin must be between 0 and 1")
+        if not self.training.guard_factor > 0:
+            raise SettingsError("training.guard_factor must be positive")
+        if self.training.guard_ads_factor < 0:
+            raise SettingsError("training.guard_ads_factor must be 0 (off) or positive")
         if self.model.kind not in MODEL_KINDS:
             raise SettingsError(f"model.kind {self.model.kind!r} is not one of {MODEL_KINDS}")
         if self.threshold.method not in THRESHOLD_METHODS:

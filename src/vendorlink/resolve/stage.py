@@ -46,11 +46,20 @@ from vendorlink.errors import InputError, StageOrderError
 from vendorlink.resolve.blocking import blocking_report
 from vendorlink.resolve.clustering import Clusters, ScoredPairs
 from vendorlink.resolve.embeddings import add_cached_embeddings
-from vendorlink.resolve.identifiers import join_with_identifiers, merge_labelings
+from vendorlink.resolve.identifiers import (
+    join_with_identifiers,
+    link_with_identifiers,
+    merge_labelings,
+)
 from vendorlink.resolve.metrics import cluster_metrics
 from vendorlink.resolve.pipeline import Resolver, ResolveResult, _json_default
 from vendorlink.resolve.records import RecordTable, ads_frame
-from vendorlink.resolve.settings import CLUSTERING_METHODS, ResolveSettings, ads_settings
+from vendorlink.resolve.settings import (
+    CLUSTERING_METHODS,
+    ClusteringSettings,
+    ResolveSettings,
+    ads_settings,
+)
 
 REPORT_DIR = "resolve"
 METRIC_KEYS = (
@@ -75,7 +84,27 @@ def baseline_labels(ids: np.ndarray, labels: dict[str, str]) -> np.ndarray:
     )
 
 
-def _link_identifiers(clusters: Clusters, baseline: dict[str, str], threshold: float) -> Clusters:
+def _link_identifiers(
+    clusters: Clusters,
+    baseline: dict[str, str],
+    threshold: float,
+    scored: ScoredPairs | None = None,
+    cs: ClusteringSettings | None = None,
+) -> Clusters:
+    """The clusters joined with the identifier communities of ``baseline``.
+
+    Connected components with ``cs.link_min_support`` > 1 are rebuilt from ``scored`` so that
+    one weak match edge cannot bridge two communities
+    (:func:`~vendorlink.resolve.clustering.supported_components`); other methods' clusters
+    are merged with the communities as they are."""
+    cs = cs or ClusteringSettings()
+    if scored is not None and clusters.method == "connected_components" and cs.link_min_support > 1:
+        comps = identifier_community_codes(clusters.ids, baseline)
+        labels = link_with_identifiers(
+            scored, comps, threshold, min_support=cs.link_min_support,
+            strong_margin=cs.link_strong_margin,
+        )  # fmt: skip
+        return Clusters(labels, clusters.ids, threshold, "supported_components+identifiers")
     labels = merge_labelings(clusters.labels, baseline_labels(clusters.ids, baseline))
     return Clusters(labels, clusters.ids, threshold, f"{clusters.method}+identifiers")
 
@@ -203,14 +232,15 @@ def run_resolve(
                 comps = identifier_community_codes(records.ids, baseline)
                 _, link_choice, holdout = join_with_identifiers(
                     result.scored, comps, hide_fraction=settings.threshold.holdout_fraction,
-                    seed=settings.seed,
+                    seed=settings.seed, min_support=settings.clustering.link_min_support,
+                    strong_margin=settings.clustering.link_strong_margin,
                 )  # fmt: skip
                 t_link = link_choice.threshold
             final = _link_identifiers(
                 result.clusters_at(t_link, n_passes=settings.clustering.n_passes,
                                    unscored_penalty=settings.clustering.unscored_penalty,
                                    seed=settings.seed),
-                baseline, t_link,
+                baseline, t_link, result.scored, settings.clustering,
             )  # fmt: skip
         _write_tables(run.con, run.run_id, result.scored, final)
         summary = _summary(result, records, final, truth, baseline, label_source, truth_source)
@@ -385,7 +415,7 @@ def recluster(
         truth = _labels_by_ad(run.con, truth_source)
         baseline = _labels_by_ad(run.con, label_source)
         if identifier_links:
-            clusters = _link_identifiers(clusters, baseline, threshold)
+            clusters = _link_identifiers(clusters, baseline, threshold, scored)
         if write:
             _write_clusters(run.con, run.run_id, clusters)
         out: dict[str, Any] = {

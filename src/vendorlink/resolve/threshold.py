@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from vendorlink.errors import InputError
-from vendorlink.resolve.clustering import ScoredPairs, connected_components
+from vendorlink.resolve.clustering import ScoredPairs, connected_components, supported_components
 from vendorlink.resolve.metrics import bcubed_scores, pairwise_scores
 
 
@@ -276,6 +276,8 @@ def identifier_holdout_curve(
     thresholds: np.ndarray | None = None,
     hide_fraction: float = 0.3,
     seed: int = 0,
+    min_support: int = 1,
+    strong_margin: float = 0.5,
 ) -> HoldoutCurve:
     """How well match edges at each threshold, joined with identifier communities, rebuild
     the communities of records whose identifiers were hidden (label-free: only the
@@ -283,9 +285,11 @@ def identifier_holdout_curve(
 
     A share ``hide_fraction`` of the records with an identifier (``components >= 0``) lose
     it; the clusters are the connected components of the match edges at the threshold plus
-    the communities of the remaining records; B-cubed is computed against the full
-    communities over all records with an identifier. Low thresholds merge communities
-    (precision falls), high ones leave the hidden records alone (recall falls).
+    the communities of the remaining records (with ``min_support`` > 1, weak edges must
+    support each join: :func:`~vendorlink.resolve.clustering.supported_components`);
+    B-cubed is computed against the full communities over all records with an identifier.
+    Low thresholds merge communities (precision falls), high ones leave the hidden records
+    alone (recall falls).
     """
     if thresholds is None:
         thresholds = np.append(np.round(np.arange(0.3, 0.98, 0.025), 3), [0.99])
@@ -301,10 +305,10 @@ def identifier_holdout_curve(
     truth[comp < 0] = None
     f1s, ps, rs = [], [], []
     for t in grid:
-        left, right, _ = scored.edges(float(t))
-        cc = connected_components(
-            scored.n_records, np.concatenate([left, il]), np.concatenate([right, ir])
-        )
+        cc = supported_components(
+            scored.n_records, scored.left, scored.right, scored.scores, float(t),
+            fixed_left=il, fixed_right=ir, min_support=min_support, strong_margin=strong_margin,
+        )  # fmt: skip
         prf = bcubed_scores(truth, cc)
         f1s.append(prf.f1)
         ps.append(prf.precision)

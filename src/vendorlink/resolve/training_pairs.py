@@ -35,6 +35,7 @@ from scipy.sparse.csgraph import connected_components
 from vendorlink.errors import InputError
 from vendorlink.resolve.blocking import CandidatePairs, label_codes
 from vendorlink.resolve.features import row_intersections
+from vendorlink.resolve.guard import GuardReport, GuardSettings, guarded_set_matrix
 from vendorlink.resolve.records import RecordTable
 from vendorlink.resolve.settings import TrainingSettings
 
@@ -56,6 +57,7 @@ class SamplingReport:
     n_components: int = 0
     n_labelled_records: int = 0
     n_negative_candidates: int = 0
+    identifier_guard: dict[str, Any] | None = None  # proxy values left out (guard report)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -85,19 +87,32 @@ class TrainingPairs:
         return ~test, test
 
 
-def proxy_components(records: RecordTable, proxy_field: str) -> np.ndarray:
-    """Proxy entity per record: its component in the shared-value graph (-1 if no value)."""
+def proxy_components(
+    records: RecordTable, proxy_field: str, guard: GuardSettings | None = None
+) -> np.ndarray:
+    """Proxy entity per record: its component in the shared-value graph (-1 if no value).
+
+    Values shared by implausibly many ads, names or cities link nothing
+    (:mod:`vendorlink.resolve.guard`; ``guard`` defaults to :class:`GuardSettings`)."""
+    return guarded_proxy_components(records, proxy_field, guard)[0]
+
+
+def guarded_proxy_components(
+    records: RecordTable, proxy_field: str, guard: GuardSettings | None = None
+) -> tuple[np.ndarray, GuardReport]:
+    """:func:`proxy_components` and the guard's report of the values it left out."""
     if records.kind(proxy_field) not in ("string_list", "hash_list"):
         raise InputError(f"proxy field {proxy_field!r} must be a list field")
-    mat = records.set_matrix(proxy_field).tocoo()  # records x values
+    csr, report = guarded_set_matrix(records, proxy_field, guard)  # records x values
+    mat = csr.tocoo()
     n, m = mat.shape
     graph = coo_matrix((np.ones(len(mat.row)), (mat.row, mat.col + n)), shape=(n + m, n + m))
     _, comp = connected_components(graph, directed=False)
-    has = records.present(proxy_field)
+    has = np.diff(csr.indptr) > 0
     out = np.where(has, comp[:n], -1).astype(np.int64)
     # renumber 0..k-1 for tidiness
     _, out[has] = np.unique(out[has], return_inverse=True)
-    return out
+    return out, report
 
 
 def unigram_jaccard(
@@ -153,7 +168,8 @@ def proxy_pairs(
     if not settings.proxy_field:
         raise InputError("proxy_pairs needs training.proxy_field")
     rng = np.random.default_rng(seed)
-    comp = proxy_components(records, settings.proxy_field)
+    guard = GuardSettings.from_training(settings)
+    comp, guard_report = guarded_proxy_components(records, settings.proxy_field, guard)
     pool_l, pool_r = _positive_pool(comp, settings.max_pairs_per_component, rng)
     if len(pool_l) == 0:
         raise InputError(
@@ -202,6 +218,7 @@ def proxy_pairs(
         n_components=int(comp.max() + 1) if (comp >= 0).any() else 0,
         n_labelled_records=int((comp >= 0).sum()),
         n_negative_candidates=len(neg_idx),
+        identifier_guard=guard_report.to_dict(),
     )
     left = np.concatenate([pos_l, neg_l]).astype(np.int64)
     right = np.concatenate([pos_r, neg_r]).astype(np.int64)

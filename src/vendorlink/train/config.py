@@ -28,7 +28,8 @@ class TrainConfig:
     Model: see :class:`ModelConfig`. Loss: ``loss`` as in ``make_loss`` (``"ce"``,
     ``"ce+supcon"``, ``"supcon"``, ...) with ``loss_weights``; a classification head is built
     when it has ``ce``. ``metric_projection``: width of a SimCLR-style head that the metric loss
-    sees instead of the retrieval embedding (0: none). ``task``, ``regime``,
+    sees instead of the retrieval embedding (0: none). ``cosine_scale``: a cosine classifier with
+    that scale instead of a linear one (0: linear). ``task``, ``regime``,
     ``finetune_layers``, ``align_*``: see the module docstring. Batches: ``vendors_per_batch`` x
     ``ads_per_vendor`` ads; one optimiser step every ``grad_accumulation`` batches;
     ``max_images`` images per ad when encoders fine-tune. ``patience = 0`` turns early stopping
@@ -48,6 +49,7 @@ class TrainConfig:
     dim: int = 256
     embedding_dim: int | None = None
     metric_projection: int = 0
+    cosine_scale: float = 0.0
     dropout: float = 0.1
     loss: str = "ce+supcon"
     loss_weights: tuple[float, ...] | None = None

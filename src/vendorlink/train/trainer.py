@@ -264,6 +264,7 @@ class _Trainer:
             fusion=config.fusion,
             embedding_dim=config.embedding_dim,
             metric_projection=config.metric_projection,
+            cosine_scale=config.cosine_scale,
             num_classes=len(self.vendors) if "ce" in config.loss_names else 0,
             dropout=config.dropout,
             text_encoder=table.text_encoder,

@@ -19,6 +19,13 @@ Usage::
 The same config and seed give byte-identical files, whatever the number of worker
 processes (``config.workers``).
 
+Phone numbers belong to one vendor each (apart from the configured booker numbers and
+chance collisions): there are 42,600 fictional numbers (555-0100..0199 on 426 geographic
+area codes). Populations beyond the first 26,100 (~16k vendors) also get unique emails;
+beyond all of them (~26k vendors, e.g. 1M ads) the remaining vendors get an email of their
+own (example.com/.org/.net), shown where their ads would show a phone, so the share of ads
+with an identifier stays the same. Smaller populations are generated exactly as before.
+
 Output folder (written to a temporary sibling folder and renamed into place at the end; a
 non-empty ``out_dir`` is refused unless ``overwrite=True``):
 

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,9 @@ def render_text_chunk(
     ind = plan.indicators
     assert ind is not None
     cues = ind.text_cues[start:stop].tolist()
+    email_ad = (
+        [False] * (stop - start) if plan.email_ad is None else plan.email_ad[start:stop].tolist()
+    )
     field_names = lexicon.FIELD_NAMES
     truth_cols: dict[str, list] = {name: [] for name in field_names}
     appenders = [(name, truth_cols[name].append) for name in field_names]
@@ -174,7 +177,10 @@ def render_text_chunk(
         else:
             ad_phones = [phone_code_e164(c) for c in phones[k] if c >= 0]
             rng = py_rng(seeds[k])
-            rendered = render_ad(profiles[vend[k]], city_names[cities[k]], ad_phones, rng)
+            profile = profiles[vend[k]]
+            if email_ad[k]:  # a vendor without a number shows its email in its place
+                profile = replace(profile, p_email=1.0)
+            rendered = render_ad(profile, city_names[cities[k]], ad_phones, rng)
             text = rendered.text
             if cues[k]:
                 sentence = cue_sentence(cues[k], rng)
@@ -541,6 +547,15 @@ def _manifest(
         },
         "indicators": indicators,
         "phone_linkage": phone_components(plan),
+        # beyond the fictional phone numbers only: vendors showing an email in their place
+        **(
+            {}
+            if plan.email_only is None
+            else {
+                "email_only_vendors": int(plan.email_only.sum()),
+                "email_instead_of_phone_ads": int(np.asarray(plan.email_ad).sum()),
+            }
+        ),
         "library_versions": {
             "numpy": np.__version__,
             "pyarrow": pa.__version__,

@@ -298,6 +298,23 @@ SPILL_AREA_CODES: tuple[int, ...] = (
     989,
 )
 
+# The remaining geographic NANP area codes (US, Canada, Caribbean; valid for 555-0100..0199
+# by the ``phonenumbers`` metadata, toll-free and other non-geographic codes left out). Used
+# only once the city and spill blocks are used up (more than ~16k vendors), so that numbers
+# stay unique to one vendor at scale; smaller populations never reach them.
+EXTRA_AREA_CODES: tuple[int, ...] = (
+    204, 209, 218, 219, 220, 223, 224, 226, 227, 235, 236, 249, 250, 257, 263, 272, 273, 274,
+    276, 279, 283, 289, 306, 308, 324, 325, 326, 327, 329, 331, 332, 340, 341, 343, 350, 351,
+    353, 354, 363, 364, 365, 367, 368, 369, 380, 382, 385, 403, 406, 413, 416, 418, 428, 431,
+    435, 437, 438, 442, 445, 447, 448, 450, 458, 463, 464, 468, 472, 474, 506, 514, 519, 531,
+    534, 539, 548, 557, 564, 567, 572, 575, 579, 581, 582, 584, 587, 604, 613, 629, 639, 640,
+    645, 647, 656, 657, 658, 659, 667, 669, 670, 671, 672, 680, 681, 683, 686, 689, 705, 709,
+    725, 726, 728, 730, 737, 738, 742, 743, 747, 748, 753, 762, 769, 771, 778, 779, 780, 782,
+    784, 787, 807, 808, 809, 819, 820, 821, 825, 826, 829, 835, 838, 839, 840, 848, 849, 854,
+    867, 873, 876, 878, 879, 902, 905, 907, 930, 934, 938, 939, 942, 943, 945, 948, 959, 975,
+    983, 984, 986,
+)  # fmt: skip
+
 # MATCHED ads were posted between December 2015 and April 2016.
 DEFAULT_START_DATE = dt.date(2015, 12, 1)
 DEFAULT_END_DATE = dt.date(2016, 4, 30)

@@ -18,6 +18,7 @@ from .config import GeneratorConfig
 from .geography import (
     CITIES,
     CITY_AREA_CODES,
+    EXTRA_AREA_CODES,
     REGION_CITIES,
     REGIONS,
     SPILL_AREA_CODES,
@@ -25,7 +26,7 @@ from .geography import (
 )
 from .indicators import IndicatorPlan, plan_indicators
 from .seeding import numpy_rng
-from .vendors import VendorTable
+from .vendors import VendorTable, unique_emails
 
 MAX_PHONES = 4
 KIND_ORIGINAL, KIND_NEAR_DUPLICATE, KIND_COPIED = 0, 1, 2
@@ -78,6 +79,10 @@ class AdPlan:
     rotating: np.ndarray  # bool
     shares_phone: np.ndarray  # bool (has a booker number shared with other vendors)
     never_phone: np.ndarray  # bool
+    # Populations beyond the fictional phone numbers only (else None): vendors left without
+    # a number, and the ads that show such a vendor's email where they would show a phone.
+    email_only: np.ndarray | None = None  # bool per vendor
+    email_ad: np.ndarray | None = None  # bool per ad
     # images (empty when text_only)
     image_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     image_files: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
@@ -130,11 +135,19 @@ def _choose_weighted_rows(rng: np.random.Generator, weights: np.ndarray) -> np.n
 
 
 class _NumberPool:
-    """Hands out fictional numbers, unique while the pool lasts (see geography notes)."""
+    """Hands out fictional numbers, unique while the pool lasts (see geography notes).
 
-    def __init__(self, rng: np.random.Generator, overflow: str) -> None:
+    With ``overflow="spill"`` a number never goes to two vendors through :meth:`take`: after
+    the city blocks and the spill codes come the extra area codes (``overflowed`` turns
+    true), then ``-1`` (no number left). ``"reuse"`` reuses the city's numbers at random.
+    """
+
+    def __init__(self, rng: np.random.Generator, overflow: str, seed: int = 0) -> None:
         self.rng = rng
         self.overflow = overflow
+        self.seed = seed
+        self.overflowed = False
+        self.extra_queue: list[int] = []
         self.city_queues: dict[int, list[int]] = {}
         for ci, city in enumerate(CITIES):
             codes = [
@@ -146,11 +159,6 @@ class _NumberPool:
         self.city_pools = {
             ci: np.array(sorted(q), dtype=np.int32) for ci, q in self.city_queues.items()
         }
-        self.all_codes = np.array(
-            sorted(c for q in self.city_queues.values() for c in q)
-            + (sorted(self.spill_queue) if overflow == "spill" else []),
-            dtype=np.int32,
-        )
 
     def chance(self, city: int) -> int:
         """A number drawn at random from the city's block (may already be someone's)."""
@@ -158,16 +166,26 @@ class _NumberPool:
         return int(pool[self.rng.integers(0, pool.size)])
 
     def take(self, city: int) -> int:
+        """A number for a vendor of ``city``; ``-1`` when none is left (spill mode)."""
         queue = self.city_queues[city]
         if queue:
-            code = queue.pop()
-        elif self.overflow == "spill" and self.spill_queue:
-            code = self.spill_queue.pop()
-        else:
-            # Every number is taken: reuse one at random (chance collisions become common).
-            pool = self.city_pools[city] if self.overflow == "reuse" else self.all_codes
-            code = int(pool[self.rng.integers(0, pool.size)])
-        return code
+            return queue.pop()
+        if self.overflow == "spill":
+            if self.spill_queue:
+                return self.spill_queue.pop()
+            return self._take_extra()
+        # Reuse mode: every number of the city is taken, reuse one at random.
+        pool = self.city_pools[city]
+        return int(pool[self.rng.integers(0, pool.size)])
+
+    def _take_extra(self) -> int:
+        if not self.overflowed:
+            # Its own random stream: the draws of smaller populations stay as they were.
+            self.overflowed = True
+            extra = [phone_number_code(a, line) for a in EXTRA_AREA_CODES for line in range(100)]
+            order = numpy_rng(self.seed, "phone-pool-extra").permutation(len(extra))
+            self.extra_queue = [extra[i] for i in order]
+        return self.extra_queue.pop() if self.extra_queue else -1
 
 
 def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
@@ -262,7 +280,7 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
     # --- phone numbers ------------------------------------------------------------------
     n_numbers = rng.choice([1, 2, 3], size=n_vendors, p=[0.6, 0.3, 0.1])
     n_numbers = np.where(counts >= 20, np.minimum(n_numbers + 1, 3), n_numbers)
-    pool = _NumberPool(numpy_rng(seed, "phone-pool"), cfg.phone_overflow)
+    pool = _NumberPool(numpy_rng(seed, "phone-pool"), cfg.phone_overflow, seed)
     vendor_phones = np.full((n_vendors, MAX_PHONES), -1, dtype=np.int32)
     chance = rng.random((n_vendors, 3)) < cfg.phone_chance_collision_rate
     for v in range(n_vendors):
@@ -287,11 +305,21 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
             if group.size < 2:
                 continue
             code = pool.take(int(home_city[group[0]]))
+            if code < 0:
+                continue  # every fictional number is taken: no booker number
             for v in group:
                 k = int(n_numbers[v])
                 vendor_phones[v, k] = code
                 n_numbers[v] = k + 1
                 shares_phone[v] = True
+    email_only = None
+    if pool.overflowed:
+        # Numbers ran out part way: valid numbers first in each row, and vendors left
+        # without any show an email of their own instead (see unique_emails).
+        order = np.argsort(vendor_phones < 0, axis=1, kind="stable")
+        vendor_phones = np.take_along_axis(vendor_phones, order, axis=1)
+        email_only = (vendor_phones < 0).all(axis=1)
+        table.email_overrides = unique_emails(table, email_only)
     n_slots = (vendor_phones >= 0).sum(axis=1)
     can_rotate = (n_slots >= 2) & ~shares_phone & (counts >= 4)
     p_rotate = min(1.0, cfg.rotating_phone_vendor_rate / max(float(can_rotate.mean()), 1e-9))
@@ -319,6 +347,7 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
     p_missing = (cfg.no_phone_rate - never_rate) / (1.0 - never_rate)
     missing = never_phone[vendor] | (rng.random(n_ads) < p_missing)
     phones[missing] = -1
+    email_ad = None if email_only is None else email_only[vendor] & ~missing
 
     # --- text seeds, empty-text ads ------------------------------------------------------
     text_seed = rng.integers(0, 2**63 - 1, size=n_ads, dtype=np.int64).astype(np.uint64)
@@ -341,6 +370,8 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
         rotating=rotating,
         shares_phone=shares_phone,
         never_phone=never_phone,
+        email_only=email_only,
+        email_ad=email_ad,
         id_width=max(6, len(str(n_ads - 1))),
     )
     if not cfg.text_only and cfg.max_images_per_ad > 0:
@@ -351,8 +382,12 @@ def build_plan(cfg: GeneratorConfig) -> tuple[AdPlan, VendorTable]:
         candidates[roots] = False
         plan.empty_text = candidates & (rng.random(n_ads) < cfg.empty_text_rate)
         plan.phones[plan.empty_text] = -1
+        if plan.email_ad is not None:
+            plan.email_ad[plan.empty_text] = False
     # Duplicates copy everything rendered from their root.
     plan.phones[has_dup] = plan.phones[dup_of[has_dup]]
+    if plan.email_ad is not None:
+        plan.email_ad[has_dup] = plan.email_ad[dup_of[has_dup]]
     plan.render_seed[has_dup] = plan.render_seed[dup_of[has_dup]]
     plan.empty_text[has_dup] = plan.empty_text[dup_of[has_dup]]
     files = plan.files

@@ -148,7 +148,11 @@ def vendors_schema() -> pa.Schema:
     )
 
 
-def _style_columns(rows: list[list[int]], image_size: int) -> dict[str, list]:
+def _style_columns(
+    rows: list[list[int]], image_size: int, first: int = 0, emails: dict[int, str] | None = None
+) -> dict[str, list]:
+    """Style and contact columns of the vendors ``first, first + 1, ...`` (``rows``);
+    ``emails``: the table's email overrides by vendor index."""
     C = COLUMNS
     cols: dict[str, list] = {
         name: []
@@ -159,9 +163,11 @@ def _style_columns(rows: list[list[int]], image_size: int) -> dict[str, list]:
             "image_format",
         )
     }  # fmt: skip
-    for row in rows:
+    overrides = emails or {}
+    for index, row in enumerate(rows, start=first):
         aliases = aliases_of(row)
         email, social, url = contacts_of(row, aliases[0])
+        email = overrides.get(index, email)
         cols["aliases"].append(aliases)
         cols["emails"].append([email] if email else [])
         cols["social_handles"].append([f"{social[0]}:{social[1]}"] if social else [])
@@ -239,7 +245,7 @@ def write_vendors_table(
                     "first_posted": [dates[d] for d in first[b0:b1].tolist()],
                     "last_posted": [dates[d] for d in last[b0:b1].tolist()],
                     "n_images": n_images[b0:b1],
-                    **_style_columns(rows, cfg.image_size),
+                    **_style_columns(rows, cfg.image_size, b0, table.email_overrides),
                 }
             )
     finally:

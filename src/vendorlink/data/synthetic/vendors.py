@@ -10,7 +10,7 @@ reads. Phone numbers, regions and the number of ads live in :mod:`.plan`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 
 import numpy as np
@@ -322,6 +322,15 @@ class VendorTable:
 
     def __init__(self, genomes: np.ndarray) -> None:
         self.genomes = genomes
+        # Vendor index -> email address replacing the drawn one (see unique_emails); empty
+        # unless the population outgrows the fictional phone numbers.
+        self.email_overrides: dict[int, str] = {}
+
+    def decode(self, index: int, row: tuple[int, ...] | list[int], width: int) -> VendorProfile:
+        """:func:`decode_profile` with this table's email override applied."""
+        profile = decode_profile(index, row, width)
+        email = self.email_overrides.get(index)
+        return profile if email is None else replace(profile, email=email)
 
     def __len__(self) -> int:
         return int(self.genomes.shape[0])
@@ -541,7 +550,7 @@ class VendorTable:
         rows = self.genomes[idx].tolist()
         width = self.id_width()
         return {
-            int(i): decode_profile(int(i), row, width)
+            int(i): self.decode(int(i), row, width)
             for i, row in zip(idx.tolist(), rows, strict=True)
         }
 
@@ -566,7 +575,7 @@ class ProfileCache:
         if missing:
             rows = self.table.genomes[np.asarray(missing, dtype=np.int64)].tolist()
             for i, row in zip(missing, rows, strict=True):
-                cache[i] = decode_profile(i, row, self._width)
+                cache[i] = self.table.decode(i, row, self._width)
         out = {}
         for i in wanted:
             cache.move_to_end(i)
@@ -699,6 +708,39 @@ def contacts_of(
         )[row[C["url_fmt"]] % 3]
         url = (host, path)
     return email, social, url
+
+
+def unique_email(row: tuple[int, ...] | list[int], alias: str, index: int) -> str:
+    """An address only vendor ``index`` has: ``alias.word.index@example.*`` (two dots in
+    the local part, a form :func:`contacts_of` never makes)."""
+    word = vocabulary.HANDLE_WORDS[row[_C["email_word"]]]
+    domain = lexicon.FICTIONAL_EMAIL_DOMAINS[row[_C["email_domain"]] % 3]
+    return f"{alias.lower()}.{word}.{index}@{domain}"
+
+
+def unique_emails(
+    table: VendorTable, needs_email: np.ndarray, block: int = 20_000
+) -> dict[int, str]:
+    """Email overrides that give every vendor an address of its own.
+
+    A vendor whose drawn address an earlier vendor already has, and a vendor flagged in
+    ``needs_email`` that has none, get :func:`unique_email`. Used only at populations beyond
+    the fictional phone numbers, where phone-less vendors show an email instead and drawn
+    addresses start to repeat (smaller populations keep their drawn addresses unchanged).
+    """
+    seen: set[str] = set()
+    out: dict[int, str] = {}
+    needs = np.asarray(needs_email, dtype=bool)
+    for b0 in range(0, len(table), block):
+        rows = table.genomes[b0 : b0 + block].tolist()
+        for i, row in enumerate(rows, start=b0):
+            alias = vocabulary.ALIASES[row[_C["persona_alias"]]]
+            email, _, _ = contacts_of(row, alias)
+            if email is not None and email not in seen:
+                seen.add(email)
+            elif email is not None or needs[i]:
+                out[i] = unique_email(row, alias, i)
+    return out
 
 
 def aliases_of(row: tuple[int, ...] | list[int]) -> list[str]:
