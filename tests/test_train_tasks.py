@@ -91,6 +91,32 @@ def test_a_cosine_classifier_trains_and_loads(tiny_table: AdTable, tmp_path: Pat
     torch.testing.assert_close(back["logits"], out["logits"])
 
 
+def test_modality_dropout_hides_one_modality_of_some_paired_ads() -> None:
+    from vendorlink.train.trainer import drop_modalities
+
+    n = 4000
+    has_text = torch.ones(n, dtype=torch.bool)
+    has_image = torch.arange(n) % 4 != 0  # a quarter are text-only
+    feed = {"text": torch.zeros(n, 2), "has_text": has_text, "has_image": has_image}
+    out = drop_modalities(feed, 0.4, torch.Generator().manual_seed(0))
+    assert bool((out["has_text"] | out["has_image"]).all())  # never both gone
+    assert bool(out["has_text"][~has_image].all())  # text-only ads keep their text
+    both = has_text & has_image
+    lost_text = (both & ~out["has_text"]).sum().item() / both.sum().item()
+    lost_image = (both & ~out["has_image"]).sum().item() / both.sum().item()
+    assert 0.17 < lost_text < 0.23 and 0.17 < lost_image < 0.23
+    assert out["text"] is feed["text"] and feed["has_image"] is has_image  # input untouched
+
+
+def test_modality_dropout_trains_and_is_refused_out_of_range(
+    tiny_table: AdTable, tmp_path: Path
+) -> None:
+    model = _trained(tiny_table, copy_config(BASE, modality_dropout=0.5), tmp_path / "m")
+    assert model.config.modality == "multimodal"
+    with pytest.raises(InputError, match="modality_dropout"):
+        copy_config(BASE, modality_dropout=1.0)
+
+
 @pytest.mark.parametrize("fusion", ["mean", "sum", "product", "concat", "attention", "gated"])
 def test_every_fusion_trains_and_save_load_gives_the_same_embeddings(
     tiny_table: AdTable, fusion: str, tmp_path: Path

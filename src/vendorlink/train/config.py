@@ -29,7 +29,9 @@ class TrainConfig:
     ``"ce+supcon"``, ``"supcon"``, ...) with ``loss_weights``; a classification head is built
     when it has ``ce``. ``metric_projection``: width of a SimCLR-style head that the metric loss
     sees instead of the retrieval embedding (0: none). ``cosine_scale``: a cosine classifier with
-    that scale instead of a linear one (0: linear). ``task``, ``regime``,
+    that scale instead of a linear one (0: linear). ``modality_dropout``: in training, the
+    chance that an ad with both text and images is shown with one of them only (each half
+    the time; multimodal models). ``task``, ``regime``,
     ``finetune_layers``, ``align_*``: see the module docstring. Batches: ``vendors_per_batch`` x
     ``ads_per_vendor`` ads; one optimiser step every ``grad_accumulation`` batches;
     ``max_images`` images per ad when encoders fine-tune. ``patience = 0`` turns early stopping
@@ -51,6 +53,7 @@ class TrainConfig:
     metric_projection: int = 0
     cosine_scale: float = 0.0
     dropout: float = 0.1
+    modality_dropout: float = 0.0
     loss: str = "ce+supcon"
     loss_weights: tuple[float, ...] | None = None
     temperature: float = 0.1
@@ -89,6 +92,8 @@ class TrainConfig:
             raise InputError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
         if self.loss_weights is not None:
             self.loss_weights = tuple(float(w) for w in self.loss_weights)
+        if not 0 <= self.modality_dropout < 1:
+            raise InputError(f"modality_dropout must be in [0, 1), got {self.modality_dropout}")
         if self.modality not in MODALITIES:
             raise InputError(f"modality must be one of {MODALITIES}, got {self.modality!r}")
         if self.fusion.lower() not in FUSIONS:

@@ -93,6 +93,24 @@ def model_outputs(
     )
 
 
+def drop_modalities(
+    feed: dict[str, Tensor], p: float, generator: torch.Generator
+) -> dict[str, Tensor]:
+    """Modality dropout: each row with both text and image loses one of them (text or image,
+    equally likely) with probability ``p``, by clearing its presence flag; ``feed`` is a
+    model input dict (``has_text``, ``has_image``). Returns a new dict."""
+    has_text, has_image = feed["has_text"], feed["has_image"]
+    n = has_text.shape[0]
+    both = has_text & has_image
+    hit = (torch.rand(n, generator=generator) < p).to(both.device) & both
+    text_goes = (torch.rand(n, generator=generator) < 0.5).to(both.device)
+    return {
+        **feed,
+        "has_text": has_text & ~(hit & text_goes),
+        "has_image": has_image & ~(hit & ~text_goes),
+    }
+
+
 def predict_vendors(model: VendorModel, outputs: dict[str, np.ndarray]) -> np.ndarray:
     """The vendor name of each row's highest classifier logit (``outputs`` of model_outputs)."""
     return np.array(model.vendors, dtype=object)[outputs["logits"].argmax(axis=1)]
@@ -310,8 +328,14 @@ class _Trainer:
     def main_phase(self) -> _Phase:
         model, config = self.model, self.config
 
+        drop = config.modality_dropout if config.modality == "multimodal" else 0.0
+        generator = torch.Generator().manual_seed(config.seed)
+
         def step(rows: np.ndarray, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-            out = model(**self.source.batch(rows))
+            feed = self.source.batch(rows)
+            if drop and model.training:
+                feed = drop_modalities(feed, drop, generator)
+            out = model(**feed)
             metric = out.get("metric", out["embedding"])
             return self.loss_fn(embeddings=metric, logits=out.get("logits"), labels=y)
 
