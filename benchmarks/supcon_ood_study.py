@@ -57,9 +57,10 @@ def r_precision(emb: np.ndarray, table: AdTable, queries: np.ndarray, docs: np.n
 
 
 def study(table: AdTable, name: str, epochs: int, seed: int) -> dict[str, Any]:
+    options: dict[str, Any] = {"loss": "ce+supcon", **VARIANTS[name]}
     config = TrainConfig(
-        name=name, modality="multimodal", fusion="mean", loss="ce+supcon", epochs=epochs,
-        patience=5, seed=seed, tensorboard=False, **VARIANTS[name],
+        name=name, modality="multimodal", fusion="mean", epochs=epochs, patience=5, seed=seed,
+        tensorboard=False, **options,
     )  # fmt: skip
     result = fit(table, config)
     assert result.model is not None
