@@ -48,6 +48,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "projection head 256": {"metric_projection": 256},
     "cosine classifier, ce": {"loss": "ce", "cosine_scale": 16.0},
     "cosine classifier, ce+supcon, head 256": {"cosine_scale": 16.0, "metric_projection": 256},
+    "cosine classifier, supcon weight 0.1": {"cosine_scale": 16.0, "loss_weights": (1.0, 0.1)},
+    "cosine classifier, supcon weight 0.25": {"cosine_scale": 16.0, "loss_weights": (1.0, 0.25)},
 }
 
 
