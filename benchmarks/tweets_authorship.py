@@ -124,12 +124,13 @@ def style_encoder(
     ``reuse``: load an encoder saved by an earlier run instead, after checking that it was
     fitted on exactly this run's training tweets."""
     from vendorlink.encoders import load_encoder
+    from vendorlink.encoders.cache import text_key
     from vendorlink.encoders.chargram import CharGramConfig, CharGramStyle, StyleStackEncoder
 
     texts, labels, train = data["texts"], data["labels"], data["train"]
     if reuse is not None:
         loaded = load_encoder(str(reuse), backend="onnx")
-        keys = {hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts[train].tolist()}
+        keys = {text_key(t) for t in texts[train].tolist()}
         if set(loaded.style.fitted_keys()) != keys:  # type: ignore[attr-defined]
             raise SystemExit(f"{reuse} was not fitted on this run's training tweets")
         return loaded, float("nan")

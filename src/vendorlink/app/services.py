@@ -71,7 +71,6 @@ class _LinkCache:
     vectors: np.ndarray
     position: dict[str, int]
     searcher: BatchedSearch  # the index behind a queue: concurrent queries share one scan
-    ids: np.ndarray  # index position -> ad id (object array)
     table: NeighbourTable | None = None  # every indexed ad's neighbours, once computed
 
     def table_rows(self, position: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -80,7 +79,12 @@ class _LinkCache:
         table = self.table
         if table is None or k > table.k:
             return None
-        return self.ids[table.positions[position, :k]], table.scores[position, :k]
+        return self.index.id_array[table.positions[position, :k]], table.scores[position, :k]
+
+
+def _hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
+    """``LinkHit`` objects as the API's ``{"rank", "ad_id", "score"}`` rows."""
+    return [{"rank": h.rank, "ad_id": h.ad_id, "score": h.score} for h in hits]
 
 
 class ServedWorkspace(Workspace):
@@ -338,8 +342,9 @@ class Services:
             searcher = BatchedSearch(
                 index, self.settings.search_batch, self.settings.search_threads
             )
-            cache = _LinkCache(key, index, vectors, {a: i for i, a in enumerate(index.ids)},
-                               searcher, np.array(index.ids, dtype=object))  # fmt: skip
+            cache = _LinkCache(
+                key, index, vectors, {a: i for i, a in enumerate(index.ids)}, searcher
+            )
             self._link = cache
             if 0 < len(index) <= self.settings.neighbour_table_max_ads:
                 threading.Thread(
@@ -368,8 +373,7 @@ class Services:
     def _hits(cache: _LinkCache, vector: np.ndarray, k: int, exclude: str | None) -> list[dict]:
         from vendorlink.link import search_vector
 
-        found = search_vector(cache.searcher, vector, k, exclude=exclude)
-        return [{"rank": h.rank, "ad_id": h.ad_id, "score": h.score} for h in found]
+        return _hit_dicts(search_vector(cache.searcher, vector, k, exclude=exclude))
 
     def check_k(self, k: int | None) -> int:
         k = self.settings.default_k if k is None else k
@@ -422,8 +426,7 @@ class Services:
     ) -> dict[str, Any]:
         from vendorlink.link import hits_from_row
 
-        found = hits_from_row(ids, scores, k, exclude=ad_id)
-        hits = [{"rank": h.rank, "ad_id": h.ad_id, "score": h.score} for h in found]
+        hits = _hit_dicts(hits_from_row(ids, scores, k, exclude=ad_id))
         return {"ad_id": ad_id, "model": self.model_folder.name if self.model_folder else None,
                 "k": k, "linked": self._with_summaries(hits)}  # fmt: skip
 

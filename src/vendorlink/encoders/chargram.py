@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vendorlink.encoders.base import Encoder, EncoderError, Feed
+from vendorlink.encoders.cache import text_key
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -67,11 +68,6 @@ __all__ = [
 STACK_KIND = "style-stack"
 STYLE_FOLDER = "style"
 FORMAT_VERSION = 1
-
-
-def _text_key(text: str) -> str:
-    # same key as vendorlink.encoders.cache.text_key (not imported: cache imports workspace)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -225,7 +221,7 @@ class CharGramStyle:
             raise EncoderError(f"{len(texts)} texts but {len(y)} labels")
         # distinct texts only (a repeated text keeps its first label): a text's out-of-fold
         # score must come from a model that never saw it, so duplicates cannot straddle folds
-        keys = [_text_key(t) for t in texts]
+        keys = [text_key(t) for t in texts]
         first: dict[str, int] = {}
         for i, k in enumerate(keys):
             first.setdefault(k, i)
@@ -303,7 +299,7 @@ class CharGramStyle:
         """
         texts = [str(t) for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        seen = [self._oof_row.get(_text_key(t), -1) for t in texts]
+        seen = [self._oof_row.get(text_key(t), -1) for t in texts]
         if fitted is not None:
             flags = np.asarray(fitted, dtype=bool)
             if flags.shape != (len(texts),):

@@ -39,7 +39,7 @@ class EmbeddingIndex:
     def __init__(self, index: Any, ids: list[str], kind: str, params: dict[str, Any]) -> None:
         self.index = index
         self.ids = list(ids)
-        self._id_array = np.array(self.ids, dtype=object)  # positions -> ids, made once
+        self.id_array = np.array(self.ids, dtype=object)  # positions -> ids, made once
         self.kind = kind
         self.params = dict(params)
         self._apply_search_params()
@@ -126,7 +126,7 @@ class EmbeddingIndex:
         if k_eff == 0 or len(q) == 0:
             return ids, scores
         found_scores, positions = self.index.search(q, k_eff)
-        id_array = self._id_array
+        id_array = self.id_array
         valid = positions >= 0
         scores[:, :k_eff] = np.where(valid, found_scores, -np.inf)
         ids[:, :k_eff] = np.where(valid, id_array[np.maximum(positions, 0)], None)
