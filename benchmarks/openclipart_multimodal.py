@@ -14,12 +14,14 @@ validation part early-stops training.
 Vectors: all-MiniLM-L6-v2 (text) and EfficientNet-Lite0 (image), ``--backend`` (default
 ``onnx``, fp32: the same vectors as torch to 1e-5 cosine), cached in ``bench-out/cache``.
 Systems: zero-shot vectors (text, image, both concatenated as unit vectors) and vendorlink
-models (regime a) text-only, image-only, multimodal with mean and gated fusion, each with
-CE and CE+SupCon; all seeded. A text-only model sees only drawings with text; the
-multimodal model sees every drawing (gated fusion with presence flags handles the empty
-texts); retrieval and identification are scored on all test drawings the model can embed
-(the ``queries`` column) and, for a like-for-like comparison, on the drawings that have
-both text and an image (``*_common`` keys; documents restricted the same way).
+models (regime a) text-only, image-only, multimodal with mean and gated fusion, each with CE
+and CE+SupCon (``--metric-views``: where SupCon looks in the multimodal models,
+``TrainConfig.metric_views``; default ``auto``); all seeded. A text-only model sees only
+drawings with text; the multimodal model sees every drawing (gated fusion with presence
+flags handles the empty texts); retrieval and identification are scored on all test drawings
+the model can embed (the ``queries`` column) and, for a like-for-like comparison, on the
+drawings that have both text and an image (``*_common`` keys; documents restricted the same
+way).
 
 Metrics: R-Precision (mean over queries), MRR@10, Macro-F1@X (pooled per creator, mean over
 creators) with ``vendorlink.evaluate.evaluate_retrieval``; macro-F1 and accuracy of the
@@ -38,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from vendorlink.atomic import atomic_write_text
 from vendorlink.evaluate import classification_metrics, evaluate_retrieval
 
 MODELS: list[tuple[str, str]] = [  # (modality, fusion)
@@ -120,7 +123,7 @@ def scores(
 
 def train(
     text: np.ndarray, image: np.ndarray, data: dict[str, Any], modality: str, fusion: str,
-    loss: str, seed: int, epochs: int,
+    loss: str, seed: int, epochs: int, metric_views: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:  # fmt: skip
     from vendorlink.train import AdTable, TrainConfig, fit, model_outputs, predict_vendors
 
@@ -142,6 +145,7 @@ def train(
     config = TrainConfig(
         name="openclipart", modality=modality, fusion=fusion, loss=loss, seed=seed,
         epochs=epochs, patience=6, vendors_per_batch=32, ads_per_vendor=4,
+        metric_views=metric_views,
     )  # fmt: skip
     result = fit(table, config)
     model = result.model
@@ -162,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-out/openclipart_multimodal.json"))
     parser.add_argument("--cache", type=Path, default=Path("bench-out/cache"))
     parser.add_argument("--losses", default="ce,ce+supcon", help="comma-separated losses")
+    parser.add_argument("--metric-views", default="auto", help="auto, fused, modalities, both")
     args = parser.parse_args(argv)
     if not (args.data / "ads.csv").is_file():
         raise SystemExit(f"{args.data}/ads.csv missing: run `make realdata` (or "
@@ -187,7 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     for modality, fusion in MODELS:
         for loss in losses:
             usable, embedding, predicted, seconds = train(
-                text, image, data, modality, fusion, loss, args.seed, args.epochs
+                text,
+                image,
+                data,
+                modality,
+                fusion,
+                loss,
+                args.seed,
+                args.epochs,
+                args.metric_views,
             )
             name = f"{modality}{'-' + fusion if modality == 'multimodal' else ''}_{loss}"
             rows[name] = scores(embedding, usable, data, predicted, common=has_text & has_image)
@@ -202,14 +215,15 @@ def main(argv: list[str] | None = None) -> int:
             "test": len(data["test"]),
         },
         "backend": args.backend,
+        "metric_views": args.metric_views,
         "results": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }
     result["multimodal_beats_both"] = verdict(rows, losses)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+    atomic_write_text(args.out, json.dumps(result, indent=2, default=float))
     md = markdown(result)
-    args.out.with_suffix(".md").write_text(md, encoding="utf-8")
+    atomic_write_text(args.out.with_suffix(".md"), md)
     print("\n" + md)
     return 0
 
@@ -232,7 +246,8 @@ def markdown(result: dict[str, Any]) -> str:
     d = result["data"]
     lines = [
         f"Openclipart: {d['drawings']:,} drawings ({d['with_text']:,} with text), "
-        f"{d['creators']} creators; {d['test']:,} test drawings (75/5/20, seed 1111).",
+        f"{d['creators']} creators; {d['test']:,} test drawings (75/5/20, seed 1111); "
+        f"metric views {result.get('metric_views', 'auto')}.",
         "",
         "| system | queries | R-Precision | MRR@10 | Macro-F1@X | macro-F1 | accuracy "
         "| R-Prec (text+image drawings) | macro-F1 (text+image drawings) |",

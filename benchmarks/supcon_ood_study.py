@@ -1,4 +1,4 @@
-"""Why CE+SupCon trails CE out of distribution with mean fusion, and what does not fix it.
+"""Where SupCon sits in a multimodal mean-fusion model, and what it does out of distribution.
 
 Usage::
 
@@ -6,14 +6,21 @@ Usage::
     python benchmarks/supcon_ood_study.py --workspace MATCHED_WS --variants ce ce+supcon
 
 Trains the default multimodal mean-fusion model (frozen regime, cached vectors, true
-vendors, ``--epochs`` 40, patience 5, one ``--seed``) once per variant: plain CE, the
-default CE+SupCon, and CE+SupCon with one change each (temperature, SupCon weight, batch
+vendors, ``--epochs`` 40, patience 5, one ``--seed``) once per variant: plain CE; the
+default CE+SupCon (SupCon on the text and the image projection, ``metric_views`` auto =
+``"modalities"``); SupCon on the fused vector as in MATCHED (``"fused"``) and on all three
+(``"both"``); and fused-vector SupCon with one change each (temperature, SupCon weight, batch
 shape, modality dropout, dropout, width, SimCLR-style projection head, cosine classifier).
 For each it reports R-Precision (mean over queries; queries = test ads, documents = train
 ads of the same domain) in distribution and out of distribution (OOD), the OOD R-Precision
 split by the query's vendor -- ``shared``: the vendor also has in-distribution training ads
 the model was trained on; ``new``: it has none -- and the OOD validation R-Precision (val
-ads as queries), the number one would select a variant by. The workspace is opened read-only;
+ads as queries), the number one would select a variant by. Two diagnostics over OOD ads with
+both modalities: ``ood_both_rp``, the model's OOD R-Precision on those ads, and
+``ood_no_cross_rp``, the same for the model's text and image projections concatenated (each
+L2-normalised), i.e. the mean-fusion similarity without its text-of-one-ad x
+image-of-the-other terms; ``same_ad_cosine``, the mean cosine between an
+ad's own text and image projections. The workspace is opened read-only;
 its embedding cache must already hold the vectors (run ``benchmarks/identify_link.py`` or
 ``vendorlink embed`` first). Writes ``--out`` (JSON) and the same name with ``.md``.
 """
@@ -35,27 +42,53 @@ from vendorlink.data.workspace import Workspace
 from vendorlink.train import AdTable, TrainConfig, build_ad_table, embed_table, evaluate_embeddings
 from vendorlink.train.loop import fit
 
+FUSED = {"metric_views": "fused"}
 VARIANTS: dict[str, dict[str, Any]] = {
     "ce": {"loss": "ce"},
     "ce+supcon": {},
-    "temperature 0.3": {"temperature": 0.3},
-    "temperature 0.5": {"temperature": 0.5},
-    "supcon weight 0.25": {"loss_weights": (1.0, 0.25)},
-    "64 vendors x 2 ads": {"vendors_per_batch": 64, "ads_per_vendor": 2},
-    "modality dropout 0.3": {"modality_dropout": 0.3},
-    "dropout 0.3": {"dropout": 0.3},
-    "width 512": {"dim": 512},
-    "projection head 256": {"metric_projection": 256},
+    "supcon on the fused vector": FUSED,
+    "supcon on fused and modalities": {"metric_views": "both"},
+    "fused, temperature 0.3": {**FUSED, "temperature": 0.3},
+    "fused, temperature 0.5": {**FUSED, "temperature": 0.5},
+    "fused, supcon weight 0.25": {**FUSED, "loss_weights": (1.0, 0.25)},
+    "fused, 64 vendors x 2 ads": {**FUSED, "vendors_per_batch": 64, "ads_per_vendor": 2},
+    "fused, modality dropout 0.3": {**FUSED, "modality_dropout": 0.3},
+    "fused, dropout 0.3": {**FUSED, "dropout": 0.3},
+    "fused, width 512": {**FUSED, "dim": 512},
+    "fused, projection head 256": {"metric_projection": 256},
     "cosine classifier, ce": {"loss": "ce", "cosine_scale": 16.0},
-    "cosine classifier, ce+supcon, head 256": {"cosine_scale": 16.0, "metric_projection": 256},
-    "cosine classifier, supcon weight 0.1": {"cosine_scale": 16.0, "loss_weights": (1.0, 0.1)},
-    "cosine classifier, supcon weight 0.25": {"cosine_scale": 16.0, "loss_weights": (1.0, 0.25)},
+    "cosine classifier, ce+supcon": {"cosine_scale": 16.0},
+    "cosine classifier, fused, head 256": {"cosine_scale": 16.0, "metric_projection": 256},
+    "cosine classifier, fused, supcon weight 0.1": {
+        **FUSED,
+        "cosine_scale": 16.0,
+        "loss_weights": (1.0, 0.1),
+    },
 }
 
 
 def r_precision(emb: np.ndarray, table: AdTable, queries: np.ndarray, docs: np.ndarray) -> float:
     report = evaluate_embeddings(emb, table, queries, docs)
     return float("nan") if report is None else float(report.metrics["r_precision"].query_mean)
+
+
+def modality_diagnostics(
+    model: Any, emb: np.ndarray, table: AdTable, queries: np.ndarray, docs: np.ndarray
+) -> dict[str, float]:
+    """OOD R-Precision over ads with both modalities, with and without the cross-modal
+    terms, and the same-ad text-image cosine."""
+    both = table.has_text & table.has_image
+    with torch.no_grad():
+        out = model.eval()(**table.tensors())
+    text = torch.nn.functional.normalize(out["text_view"], dim=1)
+    image = torch.nn.functional.normalize(out["image_view"], dim=1)
+    joined = torch.cat([text, image], dim=1).numpy()
+    mask = torch.from_numpy(both)
+    return {
+        "ood_both_rp": r_precision(emb, table, queries & both, docs & both),
+        "ood_no_cross_rp": r_precision(joined, table, queries & both, docs & both),
+        "same_ad_cosine": float((text[mask] * image[mask]).sum(dim=1).mean()),
+    }
 
 
 def study(table: AdTable, name: str, epochs: int, seed: int) -> dict[str, Any]:
@@ -85,6 +118,7 @@ def study(table: AdTable, name: str, epochs: int, seed: int) -> dict[str, Any]:
         "ood_val_rp": r_precision(emb, table, table.rows("val", "out") & usable, docs),
         "ood_queries": {"shared": int((queries & shared).sum()),
                         "new": int((queries & ~shared).sum())},
+        **modality_diagnostics(result.model, emb, table, queries, docs),
     }  # fmt: skip
 
 
@@ -92,13 +126,15 @@ def markdown(rows: list[dict[str, Any]], seed: int) -> str:
     lines = [
         f"Multimodal mean fusion, true vendors, seed {seed}; R-Precision (mean over queries).",
         "",
-        "| variant | R-P in | R-P OOD | OOD, shared vendors | OOD, new vendors | OOD val |",
-        "|---|---|---|---|---|---|",
+        "| variant | R-P in | R-P OOD | OOD, shared vendors | OOD, new vendors | OOD val "
+        "| OOD, text+image ads | same, no cross-modal terms | same-ad text-image cosine |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['variant']} | {r['in_rp']:.3f} | {r['ood_rp']:.3f} | "
-            f"{r['ood_shared_rp']:.3f} | {r['ood_new_rp']:.3f} | {r['ood_val_rp']:.3f} |"
+            f"{r['ood_shared_rp']:.3f} | {r['ood_new_rp']:.3f} | {r['ood_val_rp']:.3f} | "
+            f"{r['ood_both_rp']:.3f} | {r['ood_no_cross_rp']:.3f} | {r['same_ad_cosine']:.3f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -63,9 +63,8 @@ def test_search_by_ad_id_masks_text_and_reuses_the_index(
     for masked, shown in zip(result.hits, revealed.hits, strict=True):
         assert shown.text == raw.get(shown.ad_id, shown.text)
         assert "555-01" not in masked.text  # phone numbers are masked by default
-    assert any("555-01" in h.text for h in revealed.hits) or all(
-        "555" not in raw.get(h.ad_id, "") for h in revealed.hits
-    )
+    # the check is not vacuous: some hit's masked text hides something its raw text shows
+    assert any(m.text != r.text for m, r in zip(result.hits, revealed.hits, strict=True))
 
 
 def test_search_new_text_and_image_predicts_a_vendor(tiny_trained: tuple[Workspace, Path]) -> None:

@@ -146,6 +146,35 @@ def test_weighted_sum_total_and_parts() -> None:
     assert z.grad is not None and logits.grad is not None
 
 
+def test_weighted_sum_averages_embedding_losses_over_views() -> None:
+    gen = torch.Generator().manual_seed(3)
+    text = torch.randn(6, 4, generator=gen, requires_grad=True)
+    image = torch.randn(5, 4, generator=gen, requires_grad=True)
+    logits = torch.randn(6, 3, generator=gen, requires_grad=True)
+    y = torch.tensor([0, 0, 1, 1, 2, 2])
+    y_image = torch.tensor([0, 0, 1, 2, 2])
+    combined = WeightedSum([(CrossEntropy(), 1.0), (SupConLoss(), 0.5), (TripletLoss(), 1.0)])
+    views = [(text, y), (image, y_image), (torch.randn(1, 4), torch.tensor([0]))]
+    total, parts = combined(embeddings=None, logits=logits, labels=y, views=views)
+    supcon = (
+        SupConLoss()(embeddings=text, labels=y) + SupConLoss()(embeddings=image, labels=y_image)
+    ) / 2
+    triplet = (
+        TripletLoss()(embeddings=text, labels=y) + TripletLoss()(embeddings=image, labels=y_image)
+    ) / 2
+    assert torch.allclose(parts["supcon"], supcon)  # the one-row view is left out
+    assert torch.allclose(parts["triplet"], triplet)
+    assert torch.allclose(parts["ce"], CrossEntropy()(logits=logits, labels=y))  # once, on logits
+    assert torch.allclose(total, parts["ce"] + 0.5 * supcon + triplet)
+    total.backward()
+    assert text.grad is not None and image.grad is not None and text.grad.abs().sum() > 0
+    tiny = [(torch.randn(1, 4, requires_grad=True), torch.tensor([0]))]
+    alone, _ = WeightedSum([(SupConLoss(), 1.0)])(views=tiny)
+    assert float(alone) == 0.0 and alone.requires_grad  # no usable view: zero, still a graph
+    with pytest.raises(ValueError, match="at least one"):
+        combined(logits=logits, labels=y, views=[])
+
+
 def test_make_loss_and_missing_inputs() -> None:
     loss = make_loss("ce+triplet", weights=[1.0, 0.2], margin=0.5)
     assert loss.names == ["ce", "triplet"]

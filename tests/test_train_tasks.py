@@ -117,6 +117,50 @@ def test_modality_dropout_trains_and_is_refused_out_of_range(
         copy_config(BASE, modality_dropout=1.0)
 
 
+@pytest.mark.parametrize("views", ["fused", "modalities", "both"])
+def test_every_metric_view_trains(tiny_table: AdTable, views: str) -> None:
+    model = _trained(tiny_table, copy_config(BASE, fusion="gated", metric_views=views))
+    assert model.config.fusion == "gated"
+
+
+def test_metric_views_resolve_and_bad_combinations_are_refused() -> None:
+    assert BASE.resolved_metric_views == "modalities"  # identify, multimodal: auto
+    assert copy_config(BASE, loss="supcon").resolved_metric_views == "fused"  # verify: auto
+    assert copy_config(BASE, modality="text", metric_views="both").resolved_metric_views == "fused"
+    assert copy_config(BASE, metric_projection=8).resolved_metric_views == "fused"
+    with pytest.raises(InputError, match="metric_views must be one of"):
+        copy_config(BASE, metric_views="text")
+    with pytest.raises(InputError, match="projection head"):
+        copy_config(BASE, metric_projection=8, metric_views="modalities")
+    with pytest.raises(InputError, match="untrained"):
+        copy_config(BASE, loss="supcon", fusion="gated", metric_views="modalities")
+
+
+def test_modality_views_take_the_rows_that_have_the_modality() -> None:
+    from vendorlink.train.trainer import metric_views
+
+    out = {
+        "embedding": torch.randn(4, 3),
+        "text_view": torch.arange(12.0).reshape(4, 3),
+        "image_view": -torch.arange(12.0).reshape(4, 3),
+    }
+    feed = {
+        "has_text": torch.tensor([True, True, False, True]),
+        "has_image": torch.tensor([True, False, True, True]),
+    }
+    y = torch.tensor([5, 6, 7, 8])
+    assert metric_views(out, feed, y, "fused") is None
+    (text, y_text), (image, y_image) = metric_views(out, feed, y, "modalities")  # type: ignore[misc]
+    torch.testing.assert_close(text, out["text_view"][[0, 1, 3]])
+    torch.testing.assert_close(image, out["image_view"][[0, 2, 3]])
+    assert y_text.tolist() == [5, 6, 8] and y_image.tolist() == [5, 7, 8]
+    both = metric_views(out, feed, y, "both")
+    assert both is not None and len(both) == 3 and both[0][0] is out["embedding"]
+    assert (
+        metric_views({"embedding": out["embedding"]}, feed, y, "modalities") is None
+    )  # 1 modality
+
+
 @pytest.mark.parametrize("fusion", ["mean", "sum", "product", "concat", "attention", "gated"])
 def test_every_fusion_trains_and_save_load_gives_the_same_embeddings(
     tiny_table: AdTable, fusion: str, tmp_path: Path

@@ -40,6 +40,13 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(help="ce, ce+supcon, ce+triplet (identify); supcon, triplet (verify)."),
         ] = "ce+supcon",
+        metric_views: Annotated[
+            str,
+            typer.Option(
+                help="What SupCon / triplet see in a multimodal model: auto, fused, "
+                "modalities (text and image projections) or both."
+            ),
+        ] = "auto",
         task: Annotated[
             str | None,
             typer.Option(help="identify, verify or align (default: from the loss)."),
@@ -84,6 +91,7 @@ def register(app: typer.Typer) -> None:
             modality=modality,
             fusion=fusion,
             loss=loss,
+            metric_views=metric_views,
             task=task,
             regime=regime,
             finetune_layers=layers,

@@ -12,7 +12,9 @@ Every loss is called the same way and takes only the inputs it needs::
 
 As in pytorch-metric-learning, a loss is separate from how pairs are chosen: the batch-hard
 choice of :class:`TripletLoss` is its only built-in mining. :class:`WeightedSum` combines
-losses (``CE + SupCon`` as in MATCHED) and returns the total and the unweighted parts.
+losses (``CE + SupCon`` as in MATCHED) and returns the total and the unweighted parts; given
+``views`` (several embeddings of the batch, e.g. one per modality), it averages each
+embedding loss over them.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class VendorLoss(nn.Module):
     """Base class: a loss with the shared keyword-only signature and a short ``name``."""
 
     name: ClassVar[str] = "loss"
+    #: True for losses computed on ``embeddings`` (the ones :class:`WeightedSum` applies to
+    #: each view).
+    uses_embeddings: ClassVar[bool] = False
 
     def forward(
         self,
@@ -123,6 +128,7 @@ class SupConLoss(VendorLoss):
     """
 
     name = "supcon"
+    uses_embeddings = True
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()
@@ -165,6 +171,7 @@ class TripletLoss(VendorLoss):
     """
 
     name = "triplet"
+    uses_embeddings = True
 
     def __init__(self, margin: float = 0.2) -> None:
         super().__init__()
@@ -291,6 +298,13 @@ class WeightedSum(nn.Module):
     Called with the shared signature; returns ``(total, parts)`` where ``total`` is
     ``sum(weight * loss)`` and ``parts`` maps each loss's name (``"ce"``, ``"supcon"``;
     ``"supcon_2"`` for a repeated name) to its unweighted value, detached, for logging.
+
+    ``views``: ``[(embeddings, labels), ...]``, several embeddings of (rows of) the batch --
+    e.g. the text and the image projection of a multimodal model, each over the ads that
+    have that modality. When given, every loss that uses embeddings (SupCon, triplet) is the
+    mean of its value on each view with at least two rows (zero when none has) and
+    ``embeddings`` is not used; the other losses (cross-entropy on ``logits``) are computed
+    once as usual.
     """
 
     def __init__(self, terms: Sequence[tuple[VendorLoss, float]]) -> None:
@@ -316,11 +330,21 @@ class WeightedSum(nn.Module):
         logits: Tensor | None = None,
         labels: Tensor | None = None,
         pair: tuple[Tensor, Tensor] | None = None,
+        views: Sequence[tuple[Tensor, Tensor]] | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         total: Tensor | None = None
         parts: dict[str, Tensor] = {}
+        usable: list[tuple[Tensor, Tensor]] = []
+        if views is not None:
+            if not views:
+                raise ValueError("views must hold at least one (embeddings, labels) pair")
+            usable = [(z, y) for z, y in views if z.shape[0] >= 2]
         for name, loss, weight in zip(self.names, self.losses, self.weights, strict=True):
-            value = loss(embeddings=embeddings, logits=logits, labels=labels, pair=pair)
+            if views is not None and loss.uses_embeddings:
+                values = [loss(embeddings=z, labels=y) for z, y in usable]
+                value = torch.stack(values).mean() if values else _zero(views[0][0])
+            else:
+                value = loss(embeddings=embeddings, logits=logits, labels=labels, pair=pair)
             parts[name] = value.detach()
             total = weight * value if total is None else total + weight * value
         assert total is not None

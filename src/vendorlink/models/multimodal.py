@@ -111,8 +111,10 @@ class VendorModel(nn.Module):
 
     ``forward(text=None, image=None, has_text=None, has_image=None)`` returns a dict with
     ``"embedding"`` ``(N, embedding_dim)`` L2-normalised, ``"fused"`` (before the heads) and,
-    when the model has a classification head, ``"logits"`` ``(N, num_classes)``, and with a
-    metric projection ``"metric"`` (the metric losses' view).
+    when the model has a classification head, ``"logits"`` ``(N, num_classes)``, with a
+    metric projection ``"metric"`` (the metric losses' view), and for a multimodal model
+    ``"text_view"`` / ``"image_view"``, the modality projections before fusion (what the
+    metric losses see with ``TrainConfig(metric_views="modalities")``).
     ``vendors`` is the vendor label of each class index (``labels.json``).
     """
 
@@ -180,8 +182,8 @@ class VendorModel(nn.Module):
         has_text: Tensor | None = None,
         has_image: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        fused = self._fuse(text, image, has_text, has_image)
-        out = {"fused": fused, "embedding": self.embedding_head(fused)}
+        fused, views = self._fuse(text, image, has_text, has_image)
+        out = {"fused": fused, "embedding": self.embedding_head(fused), **views}
         if self.metric_head is not None:
             out["metric"] = F.normalize(self.metric_head(fused), dim=-1)
         if self.classifier is not None:
@@ -194,16 +196,19 @@ class VendorModel(nn.Module):
         image: Tensor | None,
         has_text: Tensor | None,
         has_image: Tensor | None,
-    ) -> Tensor:
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The fused vector and, for a multimodal model, the modality projections it fused
+        (``"text_view"``, ``"image_view"``; every row, whether the modality is present or
+        not)."""
         mode = self.config.modality
         if mode == "text":
             _require_all(text, has_text, "text")
             assert self.text_projection is not None and text is not None
-            return self.text_projection(text)
+            return self.text_projection(text), {}
         if mode == "image":
             _require_all(image, has_image, "image")
             assert self.image_projection is not None and image is not None
-            return self.image_projection(image)
+            return self.image_projection(image), {}
         assert self.text_projection is not None and self.image_projection is not None
         assert self.fusion is not None
         if text is None and image is None:
@@ -217,9 +222,9 @@ class VendorModel(nn.Module):
         if image is None:
             image = reference.new_zeros(n, self.config.image_dim)
             has_image = torch.zeros(n, dtype=torch.bool, device=reference.device)
-        return self.fusion(
-            self.text_projection(text), self.image_projection(image), has_text, has_image
-        )
+        t = self.text_projection(text)
+        v = self.image_projection(image)
+        return self.fusion(t, v, has_text, has_image), {"text_view": t, "image_view": v}
 
     # -- inference -------------------------------------------------------------------------
     @torch.no_grad()

@@ -15,6 +15,9 @@ __all__ = ["METRIC_LOSSES", "RESUMABLE_CHANGES", "TASKS", "TrainConfig"]
 
 TASKS: tuple[str, ...] = ("identify", "verify", "align")
 METRIC_LOSSES = ("supcon", "triplet")
+METRIC_VIEWS = ("auto", "fused", "modalities", "both")
+# Fusion modules with weights of their own: only a loss on the fused vector trains them.
+WEIGHTED_FUSIONS = ("attention", "gated")
 
 
 @dataclass
@@ -26,17 +29,24 @@ class TrainConfig:
     stay unseen; ``None``: all domains), encoders (names or folders; their vectors are
     cached) and ``encoder_backend`` for computing vectors not cached yet; ``pair_mode``.
     Model: see :class:`ModelConfig`. Loss: ``loss`` as in ``make_loss`` (``"ce"``,
-    ``"ce+supcon"``, ``"supcon"``, ...) with ``loss_weights``; a classification head is built
-    when it has ``ce``. ``metric_projection``: width of a SimCLR-style head that the metric loss
-    sees instead of the retrieval embedding (0: none). ``cosine_scale``: a cosine classifier with
-    that scale instead of a linear one (0: linear). ``modality_dropout``: in training, the
-    chance that an ad with both text and images is shown with one of them only (each half
-    the time; multimodal models). ``task``, ``regime``,
-    ``finetune_layers``, ``align_*``: see the module docstring. Batches: ``vendors_per_batch`` x
-    ``ads_per_vendor`` ads; one optimiser step every ``grad_accumulation`` batches;
-    ``max_images`` images per ad when encoders fine-tune. ``patience = 0`` turns early stopping
-    off (the best epoch is still the one kept). ``amp``: mixed precision on CUDA. ``resume``:
-    continue from the last checkpoint. ``tensorboard``: also write TensorBoard logs.
+    ``"ce+supcon"``, ``"supcon"``, ...) with ``loss_weights``; a classification head is
+    built when it has ``ce``. ``metric_projection``: width of a SimCLR-style head that the
+    metric loss sees instead of the retrieval embedding (0: none). ``cosine_scale``: a
+    cosine classifier with that scale instead of a linear one (0: linear). ``metric_views``:
+    what the metric loss (SupCon, triplet) of a multimodal model sees -- ``"fused"``, the
+    fused embedding (as in MATCHED); ``"modalities"``, the text and the image projection
+    before fusion, each over the ads that have it, the loss averaged over the two;
+    ``"both"``, all three; ``"auto"`` (default): ``"modalities"`` when a classifier trains
+    too (identify, align), else ``"fused"``. On the fused vector SupCon also aligns each
+    training vendor's text with its images, which does not carry over to new vendors (see
+    ``docs/training.md``). ``modality_dropout``: in training, the chance that an ad with
+    both text and images is shown with one of them only (each half the time; multimodal
+    models). ``task``, ``regime``, ``finetune_layers``, ``align_*``: see the module
+    docstring. Batches: ``vendors_per_batch`` x ``ads_per_vendor`` ads; one optimiser step
+    every ``grad_accumulation`` batches; ``max_images`` images per ad when encoders
+    fine-tune. ``patience = 0`` turns early stopping off (the best epoch is still the one kept).
+    ``amp``: mixed precision on CUDA. ``resume``: continue from the last checkpoint.
+    ``tensorboard``: also write TensorBoard logs.
     """
 
     name: str = "vendor-model"
@@ -54,6 +64,7 @@ class TrainConfig:
     cosine_scale: float = 0.0
     dropout: float = 0.1
     modality_dropout: float = 0.0
+    metric_views: str = "auto"
     loss: str = "ce+supcon"
     loss_weights: tuple[float, ...] | None = None
     temperature: float = 0.1
@@ -124,6 +135,21 @@ class TrainConfig:
             )
         if task == "align" and self.modality != "multimodal":
             raise InputError("task 'align' aligns text and images: it needs modality multimodal")
+        if self.metric_views not in METRIC_VIEWS:
+            raise InputError(
+                f"metric_views must be one of {METRIC_VIEWS}, got {self.metric_views!r}"
+            )
+        views = self.resolved_metric_views
+        if views != "fused" and self.metric_projection:
+            raise InputError(
+                f"metric_views {views!r} with metric_projection: the projection head sits on "
+                "the fused vector; use metric_views='fused'"
+            )
+        if views == "modalities" and task == "verify" and self.fusion in WEIGHTED_FUSIONS:
+            raise InputError(
+                f"metric_views 'modalities' with task 'verify' leaves the {self.fusion} fusion "
+                "untrained (no loss sees the fused vector); use 'fused' or 'both'"
+            )
 
     @property
     def loss_names(self) -> list[str]:
@@ -135,6 +161,17 @@ class TrainConfig:
         if self.task is not None:
             return self.task
         return "identify" if "ce" in self.loss_names else "verify"
+
+    @property
+    def resolved_metric_views(self) -> str:
+        """``metric_views`` with ``"auto"`` resolved; always ``"fused"`` for one modality."""
+        if self.modality != "multimodal":
+            return "fused"
+        if self.metric_views != "auto":
+            return self.metric_views
+        if self.metric_projection or self.resolved_task == "verify":
+            return "fused"
+        return "modalities"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

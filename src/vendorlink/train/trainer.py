@@ -111,6 +111,25 @@ def drop_modalities(
     }
 
 
+def metric_views(
+    out: dict[str, Tensor], feed: dict[str, Tensor], labels: Tensor, views: str
+) -> list[tuple[Tensor, Tensor]] | None:
+    """The ``(embeddings, labels)`` views the metric losses see (``TrainConfig.metric_views``,
+    resolved): ``None`` for ``"fused"`` (the loss takes ``embeddings``); the text projection
+    over the rows with text and the image projection over the rows with images for
+    ``"modalities"``; those and the fused embedding for ``"both"``."""
+    if views == "fused" or "text_view" not in out:
+        return None
+    has_text, has_image = feed["has_text"], feed["has_image"]
+    out_views = [
+        (out["text_view"][has_text], labels[has_text]),
+        (out["image_view"][has_image], labels[has_image]),
+    ]
+    if views == "both":
+        out_views.insert(0, (out.get("metric", out["embedding"]), labels))
+    return out_views
+
+
 def predict_vendors(model: VendorModel, outputs: dict[str, np.ndarray]) -> np.ndarray:
     """The vendor name of each row's highest classifier logit (``outputs`` of model_outputs)."""
     return np.array(model.vendors, dtype=object)[outputs["logits"].argmax(axis=1)]
@@ -329,6 +348,7 @@ class _Trainer:
         model, config = self.model, self.config
 
         drop = config.modality_dropout if config.modality == "multimodal" else 0.0
+        views = config.resolved_metric_views
         generator = torch.Generator().manual_seed(config.seed)
 
         def step(rows: np.ndarray, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -337,7 +357,12 @@ class _Trainer:
                 feed = drop_modalities(feed, drop, generator)
             out = model(**feed)
             metric = out.get("metric", out["embedding"])
-            return self.loss_fn(embeddings=metric, logits=out.get("logits"), labels=y)
+            return self.loss_fn(
+                embeddings=metric,
+                logits=out.get("logits"),
+                labels=y,
+                views=metric_views(out, feed, y, views),
+            )
 
         return self._phase(
             "train",
