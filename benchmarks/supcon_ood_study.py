@@ -22,7 +22,9 @@ L2-normalised), i.e. the mean-fusion similarity without its text-of-one-ad x
 image-of-the-other terms; ``same_ad_cosine``, the mean cosine between an
 ad's own text and image projections. The workspace is opened read-only;
 its embedding cache must already hold the vectors (run ``benchmarks/identify_link.py`` or
-``vendorlink embed`` first). Writes ``--out`` (JSON) and the same name with ``.md``.
+``vendorlink embed`` first). Writes ``--out`` (JSON), the same name with ``.md`` and a chart
+with ``.png`` (OOD R-Precision on shared and new vendors per variant);
+``--from-json`` redraws the table and chart from an earlier ``--out`` without training.
 """
 
 from __future__ import annotations
@@ -139,9 +141,46 @@ def markdown(rows: list[dict[str, Any]], seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def chart(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Horizontal bars: OOD R-Precision on shared and on new vendors, one pair per variant."""
+    from vendorlink.reports import pyplot, save_figure
+
+    plt = pyplot()
+    names = [r["variant"] for r in rows]
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.4))
+    ax.barh(y - 0.2, [r["ood_shared_rp"] for r in rows], 0.4, label="OOD, vendors seen in training")
+    ax.barh(y + 0.2, [r["ood_new_rp"] for r in rows], 0.4, label="OOD, new vendors")
+    ce = next((r for r in rows if r["variant"] == "ce"), None)
+    if ce is not None:
+        ax.axvline(ce["ood_new_rp"], color="grey", linestyle="--", linewidth=1,
+                   label="CE, new vendors")  # fmt: skip
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    values = [v for r in rows for v in (r["ood_shared_rp"], r["ood_new_rp"])]
+    ax.set_xlim(max(0.0, min(values) - 0.03), min(1.0, max(values) + 0.02))
+    ax.set_xlabel("R-Precision (mean over queries)")
+    ax.set_title("Mean fusion, out of distribution (ce+supcon: SupCon on each modality)",
+                 fontsize=10)  # fmt: skip
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def write_outputs(result: dict[str, Any], out: Path) -> str:
+    """``out`` (JSON), its ``.md`` table and ``.png`` chart; returns the table."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(result, indent=2))
+    md = markdown(result["rows"], result["seed"])
+    atomic_write_text(out.with_suffix(".md"), md)
+    chart(result["rows"], out.with_suffix(".png"))
+    return md
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--workspace", type=Path, help="MATCHED-scale workspace (cached vectors)")
+    parser.add_argument("--from-json", type=Path, help="redraw from an earlier --out, no training")
     parser.add_argument("--labels", default="truth")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--epochs", type=int, default=40)
@@ -149,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: default)")
     parser.add_argument("--out", type=Path, default=Path("bench-out/supcon_ood_study.json"))
     args = parser.parse_args(argv)
+    if args.from_json is not None:
+        result = json.loads(args.from_json.read_text(encoding="utf-8"))
+        print(write_outputs(result, args.out))
+        return 0
+    if args.workspace is None:
+        parser.error("--workspace is required (or --from-json)")
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -170,10 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2))
-    md = markdown(rows, args.seed)
-    atomic_write_text(args.out.with_suffix(".md"), md)
+    md = write_outputs(result, args.out)
     print("\n" + md)
     return 0
 
