@@ -29,7 +29,12 @@ from vendorlink.resolve.rules import (
     read_cluster_labels,
 )
 from vendorlink.resolve.settings import ads_settings
-from vendorlink.resolve.stage import baseline_labels, recluster, run_resolve
+from vendorlink.resolve.stage import (
+    baseline_labels,
+    recluster,
+    run_resolve,
+    saved_resolve_settings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +107,25 @@ def test_recluster_reuses_the_stored_pairs(
         n = con.execute("SELECT count(DISTINCT cluster) FROM resolve_clusters").fetchone()[0]
         run_ids = con.execute("SELECT DISTINCT run_id FROM resolve_clusters").fetchall()
     assert n == strict["n_clusters"] and run_ids == [(strict["run_id"],)]
+
+
+def test_recluster_uses_the_settings_of_the_resolve_run(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    ws_path, _ = demo
+    ws = _copy(ws_path, tmp_path / "ws")
+    settings = ads_settings()
+    settings.model.params = {"n_estimators": 20, "min_samples_leaf": 2}
+    settings.threshold.sample_size = 2000
+    settings.clustering.link_min_support = 1  # one match edge may join two communities
+    r = run_resolve(ws, settings, charts=False)
+    assert saved_resolve_settings(ws).clustering.link_min_support == 1
+    again = recluster(ws, r["threshold"], "connected_components")
+    assert again["n_clusters"] == r["n_clusters"]
+    assert again["metrics"]["resolve"] == r["metrics"]["resolve"]
+    (ws.artefacts / "resolve" / "model" / "settings.yaml").unlink()  # defaults: support 2
+    defaults = recluster(ws, r["threshold"], "connected_components")
+    assert defaults["n_clusters"] != r["n_clusters"]
 
 
 def test_cli_resolve_and_recluster(demo: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ from vendorlink.resolve.identifiers import (
     link_with_identifiers,
     merge_labelings,
 )
+from vendorlink.resolve.incremental import MODEL_DIR
 from vendorlink.resolve.metrics import cluster_metrics
 from vendorlink.resolve.pipeline import Resolver, ResolveResult, _json_default
 from vendorlink.resolve.records import RecordTable, ads_frame
@@ -254,7 +255,7 @@ def run_resolve(
         if staging.exists():
             shutil.rmtree(staging)
         result.write(staging, charts=charts)
-        resolver.save(staging / "model")  # for incremental linking of new ads
+        resolver.save(staging / MODEL_DIR)  # for incremental linking of new ads
         if holdout is not None and link_choice is not None:
             holdout.to_frame().to_csv(staging / "link_threshold_curve.csv", index=False)
             if charts:
@@ -399,9 +400,12 @@ def recluster(
     """Cluster the stored ``resolve_pairs`` at ``threshold`` by ``method`` (no re-scoring).
 
     ``identifier_links`` joins the clusters with the identifier communities. Correlation
-    clustering here sees only the stored pairs (no new pairs are scored). With ``write``
-    the clusters replace ``resolve_clusters``; returns cluster counts and, when a truth
-    source exists, the metrics against it (and the baseline's).
+    clustering here sees only the stored pairs (no new pairs are scored). The clustering
+    settings (correlation passes and penalty, identifier-link support) and the seed are those
+    of the last resolve run (``artefacts/resolve/model/settings.yaml``; the defaults when a
+    workspace has none). With ``write`` the clusters replace ``resolve_clusters``; returns
+    cluster counts and, when a truth source exists, the metrics against it (and the
+    baseline's).
     """
     if method not in CLUSTERING_METHODS:
         raise InputError(f"clustering method {method!r} is not one of {CLUSTERING_METHODS}")
@@ -409,13 +413,18 @@ def recluster(
         raise InputError(f"threshold must be between 0 and 1, got {threshold}")
     params = {"recluster": True, "threshold": threshold, "method": method,
               "identifier_links": identifier_links}  # fmt: skip
+    saved = saved_resolve_settings(workspace)
+    cs = saved.clustering
     with workspace.run("resolve", params) as run:
         scored = load_scored_pairs(run.con)
-        clusters = match_only = scored.clusters(threshold, method)
+        clusters = match_only = scored.clusters(
+            threshold, method, n_passes=cs.n_passes, unscored_penalty=cs.unscored_penalty,
+            seed=saved.seed,
+        )  # fmt: skip
         truth = _labels_by_ad(run.con, truth_source)
         baseline = _labels_by_ad(run.con, label_source)
         if identifier_links:
-            clusters = _link_identifiers(clusters, baseline, threshold, scored)
+            clusters = _link_identifiers(clusters, baseline, threshold, scored, cs)
         if write:
             _write_clusters(run.con, run.run_id, clusters)
         out: dict[str, Any] = {
@@ -436,6 +445,12 @@ def recluster(
             out["metrics"] = metrics
         run.stats.update({k: out[k] for k in ("n_clusters", "largest_cluster")})
     return out
+
+
+def saved_resolve_settings(workspace: Workspace) -> ResolveSettings:
+    """The settings of ``workspace``'s last resolve run (the defaults when it has none)."""
+    path = workspace.artefacts / REPORT_DIR / MODEL_DIR / "settings.yaml"
+    return ResolveSettings.from_yaml(path) if path.exists() else ResolveSettings()
 
 
 def load_scored_pairs(con: Any) -> ScoredPairs:
