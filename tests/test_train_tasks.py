@@ -134,6 +134,8 @@ def test_metric_views_resolve_and_bad_combinations_are_refused() -> None:
         copy_config(BASE, metric_projection=8, metric_views="modalities")
     with pytest.raises(InputError, match="untrained"):
         copy_config(BASE, loss="supcon", fusion="gated", metric_views="modalities")
+    mean = copy_config(BASE, loss="supcon", fusion="mean", metric_views="modalities")
+    assert mean.resolved_metric_views == "modalities"  # mean fusion has no weights to train
 
 
 def test_modality_views_take_the_rows_that_have_the_modality() -> None:

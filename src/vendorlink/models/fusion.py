@@ -43,6 +43,7 @@ __all__ = [
     "Projection",
     "SumFusion",
     "aggregate_images",
+    "fusion_has_weights",
     "make_fusion",
 ]
 
@@ -335,6 +336,11 @@ FUSIONS: dict[str, type[Fusion]] = {
     "attention": AttentionFusion,
     "gated": GatedFusion,
 }
+
+
+def fusion_has_weights(name: str) -> bool:
+    """Whether the fusion module ``name`` has trainable weights of its own."""
+    return any(True for _ in make_fusion(name, 2).parameters())
 
 
 def make_fusion(name: str, dim: int, **options: object) -> Fusion:

@@ -89,8 +89,8 @@ def _link_identifiers(
     clusters: Clusters,
     baseline: dict[str, str],
     threshold: float,
-    scored: ScoredPairs | None = None,
-    cs: ClusteringSettings | None = None,
+    scored: ScoredPairs,
+    cs: ClusteringSettings,
 ) -> Clusters:
     """The clusters joined with the identifier communities of ``baseline``.
 
@@ -98,8 +98,7 @@ def _link_identifiers(
     one weak match edge cannot bridge two communities
     (:func:`~vendorlink.resolve.clustering.supported_components`); other methods' clusters
     are merged with the communities as they are."""
-    cs = cs or ClusteringSettings()
-    if scored is not None and clusters.method == "connected_components" and cs.link_min_support > 1:
+    if clusters.method == "connected_components" and cs.link_min_support > 1:
         comps = identifier_community_codes(clusters.ids, baseline)
         labels = link_with_identifiers(
             scored, comps, threshold, min_support=cs.link_min_support,

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from vendorlink.errors import InputError
-from vendorlink.models.fusion import FUSIONS
+from vendorlink.models.fusion import FUSIONS, fusion_has_weights
 from vendorlink.models.multimodal import MODALITIES
 from vendorlink.train.align import ALIGN_LOSSES
 from vendorlink.train.features import REGIMES
@@ -16,8 +16,6 @@ __all__ = ["METRIC_LOSSES", "RESUMABLE_CHANGES", "TASKS", "TrainConfig"]
 TASKS: tuple[str, ...] = ("identify", "verify", "align")
 METRIC_LOSSES = ("supcon", "triplet")
 METRIC_VIEWS = ("auto", "fused", "modalities", "both")
-# Fusion modules with weights of their own: only a loss on the fused vector trains them.
-WEIGHTED_FUSIONS = ("attention", "gated")
 
 
 @dataclass
@@ -145,7 +143,8 @@ class TrainConfig:
                 f"metric_views {views!r} with metric_projection: the projection head sits on "
                 "the fused vector; use metric_views='fused'"
             )
-        if views == "modalities" and task == "verify" and self.fusion in WEIGHTED_FUSIONS:
+        # a fusion with weights of its own trains only through a loss on the fused vector
+        if views == "modalities" and task == "verify" and fusion_has_weights(self.fusion):
             raise InputError(
                 f"metric_views 'modalities' with task 'verify' leaves the {self.fusion} fusion "
                 "untrained (no loss sees the fused vector); use 'fused' or 'both'"
